@@ -1,0 +1,3 @@
+from assigncli.cli import main
+
+main()

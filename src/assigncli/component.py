@@ -1,0 +1,233 @@
+"""One independent subproblem in local indices, and the arithmetic every solver shares.
+
+A *state* assigns the classes of a component:
+
+* ``released[h]`` — how many cases of held class ``h`` leave their officer (the rest stay);
+* ``flow[a]`` — how many cases of arc ``a``'s pool go to arc ``a``'s officer;
+* ``unassigned[p]`` — cases of pool ``p`` that no officer takes (only when case caps bind).
+
+Pool balance: ``Σ flow over p's arcs + unassigned[p] = fixed[p] + Σ released into p``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from assigncli.problem import NO_CAP, BoolArray, ComponentIndex, FloatArray, IntArray, Problem
+
+# Balance level: hours above these fractions of the peak utilization are penalized, each once, so
+# the penalty is a convex piecewise-linear function of every officer's utilization. It pushes load
+# from officers near the peak to the least loaded ones, and counts handoff hours like any others,
+# so a needless move only ever adds to it.
+BALANCE_LEVELS: tuple[float, ...] = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+
+
+@dataclass(frozen=True)
+class Component:
+    index: ComponentIndex
+    # officers (local o)
+    available: FloatArray
+    cap: IntArray  # NO_CAP when uncapped
+    base_hours: FloatArray  # locked hours
+    base_count: IntArray  # locked cases
+    measured: BoolArray  # available > 0: counts toward utilization objectives
+    # held classes (local h)
+    held_officer: IntArray
+    held_pool: IntArray
+    held_count: IntArray
+    held_effort: FloatArray
+    # pools (local p)
+    pool_cost: FloatArray
+    pool_fixed: IntArray
+    pool_size: IntArray  # fixed + every held case that could be released into it
+    # arcs pool → eligible officer (local a), sorted by pool
+    arc_pool: IntArray
+    arc_officer: IntArray
+    arc_ptr: IntArray  # arcs of pool p: arc_ptr[p] : arc_ptr[p + 1]
+
+    @property
+    def n_officers(self) -> int:
+        return len(self.available)
+
+    @property
+    def n_pools(self) -> int:
+        return len(self.pool_cost)
+
+    @property
+    def n_held(self) -> int:
+        return len(self.held_officer)
+
+    @property
+    def n_arcs(self) -> int:
+        return len(self.arc_pool)
+
+    @property
+    def capped(self) -> bool:
+        return bool((self.cap != NO_CAP).any())
+
+    @property
+    def size(self) -> int:
+        """Variables of the exact model: a rough measure of difficulty."""
+        return self.n_arcs + self.n_held
+
+    # -- arithmetic on states --------------------------------------------------------------
+
+    def loads(self, released: IntArray | FloatArray, flow: IntArray | FloatArray) -> FloatArray:
+        kept = (self.held_count - released) * self.held_effort
+        load = self.base_hours.copy()
+        np.add.at(load, self.held_officer, kept)
+        np.add.at(load, self.arc_officer, flow * self.pool_cost[self.arc_pool])
+        return load
+
+    def counts(self, released: IntArray | FloatArray, flow: IntArray | FloatArray) -> FloatArray:
+        count = self.base_count.astype(np.float64)
+        np.add.at(count, self.held_officer, self.held_count - released)
+        np.add.at(count, self.arc_officer, flow)
+        return count
+
+    def utilization(self, load: FloatArray) -> FloatArray:
+        """Load over available hours; officers without available hours read as 0 (unmeasured)."""
+        safe = np.where(self.measured, self.available, 1.0)
+        return np.where(self.measured, load / safe, 0.0)
+
+    def pool_inflow(self, released: IntArray | FloatArray) -> FloatArray:
+        inflow = self.pool_fixed.astype(np.float64)
+        np.add.at(inflow, self.held_pool, released)
+        return inflow
+
+    def pool_outflow(self, flow: IntArray | FloatArray) -> FloatArray:
+        out = np.zeros(self.n_pools)
+        np.add.at(out, self.arc_pool, flow)
+        return out
+
+    def penalty(self, load: FloatArray, peak: float) -> float:
+        """The balance penalty: Σ over officers and levels of hours above level × peak."""
+        over = load[None, :] - np.asarray(BALANCE_LEVELS)[:, None] * peak * self.available[None, :]
+        return float(np.clip(over[:, self.measured], 0.0, None).sum())
+
+    def own_arc(self) -> IntArray:
+        """For each held class, the arc from its pool back to its own officer (-1 if none)."""
+        key = self.arc_pool * self.n_officers + self.arc_officer
+        order = np.argsort(key)
+        want = self.held_pool * self.n_officers + self.held_officer
+        pos = np.searchsorted(key[order], want)
+        pos = np.minimum(pos, len(key) - 1) if len(key) else pos
+        found = np.zeros(len(want), dtype=bool)
+        if len(key):
+            found = key[order][pos] == want
+        return np.where(found, order[pos] if len(key) else -1, -1).astype(np.int64)
+
+
+def build_component(problem: Problem, index: ComponentIndex) -> Component:
+    """Restrict `problem` to one component, renumbering officers, pools and held classes."""
+    officers, pools, held = index.officers, index.pools, index.held
+    local_officer = np.full(problem.n_officers, -1, dtype=np.int64)
+    local_officer[officers] = np.arange(len(officers))
+    local_pool = np.full(problem.n_pools, -1, dtype=np.int64)
+    local_pool[pools] = np.arange(len(pools))
+
+    groups = problem.pool_group[pools]
+    starts, ends = problem.group_ptr[groups], problem.group_ptr[groups + 1]
+    sizes = ends - starts
+    arc_pool = np.repeat(np.arange(len(pools), dtype=np.int64), sizes)
+    offsets = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    arc_global = problem.group_officers[np.repeat(starts, sizes) + offsets]
+    arc_officer = local_officer[arc_global]
+    arc_ptr = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+
+    held_pool = local_pool[problem.held_pool[held]]
+    pool_size = problem.pool_fixed[pools].astype(np.int64).copy()
+    np.add.at(pool_size, held_pool, problem.held_count[held])
+
+    available = problem.available[officers]
+    return Component(
+        index=index,
+        available=available,
+        # Locked cases stay even beyond max_cases; the cap then only stops new ones.
+        cap=np.where(
+            problem.max_cases[officers] == NO_CAP,
+            NO_CAP,
+            np.maximum(problem.max_cases[officers], problem.locked_count[officers]),
+        ),
+        base_hours=problem.locked_hours[officers],
+        base_count=problem.locked_count[officers],
+        measured=available > 0,
+        held_officer=local_officer[problem.held_officer[held]],
+        held_pool=held_pool,
+        held_count=problem.held_count[held],
+        held_effort=problem.held_effort[held],
+        pool_cost=problem.pool_cost[pools],
+        pool_fixed=problem.pool_fixed[pools],
+        pool_size=pool_size,
+        arc_pool=arc_pool,
+        arc_officer=arc_officer.astype(np.int64),
+        arc_ptr=arc_ptr,
+    )
+
+
+@dataclass
+class State:
+    """A class-level assignment of one component (mutable while a heuristic works on it)."""
+
+    released: IntArray
+    flow: IntArray
+    unassigned: IntArray
+
+    def copy(self) -> State:
+        return State(self.released.copy(), self.flow.copy(), self.unassigned.copy())
+
+
+def cancel_round_trips(comp: Component, state: State) -> None:
+    """A case released by an officer and handed back to the same officer never moved: undo both."""
+    own = comp.own_arc()
+    has = own >= 0
+    if not has.any():
+        return
+    h = np.flatnonzero(has)
+    a = own[h]
+    back = np.minimum(state.released[h], state.flow[a])
+    state.released[h] -= back
+    state.flow[a] -= back
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    load: FloatArray
+    count: FloatArray
+    peak: float  # highest utilization among measured officers (0 if none)
+    floor: float  # lowest utilization among measured officers
+    moves: int  # discretionary moves (released held cases); forced moves are constant
+    unassigned: int
+
+
+def evaluate(comp: Component, state: State) -> Evaluation:
+    load = comp.loads(state.released, state.flow)
+    count = comp.counts(state.released, state.flow)
+    util = comp.utilization(load)[comp.measured]
+    return Evaluation(
+        load=load,
+        count=count,
+        peak=float(util.max()) if util.size else 0.0,
+        floor=float(util.min()) if util.size else 0.0,
+        moves=int(state.released.sum()),
+        unassigned=int(state.unassigned.sum()),
+    )
+
+
+def check_state(comp: Component, state: State) -> list[str]:
+    """Internal consistency of a class-level state (the per-case checker is separate)."""
+    problems: list[str] = []
+    if (state.released < 0).any() or (state.released > comp.held_count).any():
+        problems.append("released outside [0, held count]")
+    if (state.flow < 0).any() or (state.unassigned < 0).any():
+        problems.append("negative flow or unassigned")
+    balance = comp.pool_outflow(state.flow) + state.unassigned - comp.pool_inflow(state.released)
+    if np.abs(balance).max(initial=0.0) > 1e-6:
+        problems.append("pool balance violated")
+    count = comp.counts(state.released, state.flow)
+    capped = comp.cap != NO_CAP
+    if (count[capped] > comp.cap[capped] + 1e-6).any():
+        problems.append("max_cases exceeded")
+    return problems

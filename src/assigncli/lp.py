@@ -1,0 +1,202 @@
+"""The grouped linear program of one component, solved level by level with GLOP.
+
+Because every case of a class is interchangeable, this LP is exactly the per-case LP relaxation
+(aggregating identical columns does not change its value), so its peak is a true lower bound on
+the highest utilization of any plan. Levels, in the design's priority order:
+
+1. assign as many cases as possible (only when case caps exist; a network flow, so integral);
+2. minimize the peak utilization U — its value is the certificate's lower bound;
+3. minimize the balance penalty with U fixed;
+4. minimize discretionary moves with U and the penalty fixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ortools.linear_solver import pywraplp
+
+from assigncli.component import BALANCE_LEVELS, Component
+from assigncli.problem import NO_CAP, FloatArray
+
+# The peak and penalty found by a level are relaxed by this much before the next level, so that
+# numerical noise never makes the next level infeasible.
+_LEVEL_SLACK = 1e-7
+
+
+@dataclass(frozen=True)
+class LPResult:
+    status: str  # "optimal" | "not_solved"
+    assigned: float  # cases assigned (level 1)
+    peak: float  # level 2: the lower bound on the highest utilization
+    released: FloatArray
+    flow: FloatArray
+    unassigned: FloatArray
+    levels_solved: int
+
+
+class ComponentLP:
+    """Builds the LP once; each level changes the objective and adds one constraint."""
+
+    def __init__(self, comp: Component, max_moves: float | None = None, time_limit: float = 60.0):
+        self.comp = comp
+        solver = pywraplp.Solver.CreateSolver("GLOP")
+        if solver is None:  # pragma: no cover - GLOP ships with every OR-Tools wheel
+            raise RuntimeError("GLOP is not available in this OR-Tools build")
+        self.solver = solver
+        solver.SetTimeLimit(max(1, int(time_limit * 1000)))
+        inf = solver.infinity()
+        self.released = [solver.NumVar(0.0, float(n), "") for n in comp.held_count]
+        self.flow = [solver.NumVar(0.0, float(comp.pool_size[p]), "") for p in comp.arc_pool]
+        self.unassigned = [
+            solver.NumVar(0.0, float(comp.pool_size[p]) if comp.capped else 0.0, "")
+            for p in range(comp.n_pools)
+        ]
+        self.peak = solver.NumVar(0.0, inf, "peak")
+
+        # Pool balance.
+        for p in range(comp.n_pools):
+            row = solver.Constraint(float(comp.pool_fixed[p]), float(comp.pool_fixed[p]))
+            for a in range(comp.arc_ptr[p], comp.arc_ptr[p + 1]):
+                row.SetCoefficient(self.flow[a], 1.0)
+            row.SetCoefficient(self.unassigned[p], 1.0)
+        for h in range(comp.n_held):
+            # Coefficient -1 in the balance row of its pool.
+            solver.constraints()[int(comp.held_pool[h])].SetCoefficient(self.released[h], -1.0)
+
+        # Officer load and count rows: load_i - A_i * U <= 0.
+        fixed_load = comp.base_hours.copy()
+        np.add.at(fixed_load, comp.held_officer, comp.held_count * comp.held_effort)
+        fixed_count = comp.base_count.astype(np.float64)
+        np.add.at(fixed_count, comp.held_officer, comp.held_count)
+        self.fixed_load = fixed_load
+        self.load_rows: list[pywraplp.Constraint | None] = []
+        count_rows: list[pywraplp.Constraint | None] = []
+        for o in range(comp.n_officers):
+            if comp.measured[o]:
+                row = solver.Constraint(-inf, -float(fixed_load[o]))
+                row.SetCoefficient(self.peak, -float(comp.available[o]))
+                self.load_rows.append(row)
+            else:
+                self.load_rows.append(None)
+            if comp.cap[o] != NO_CAP:
+                count_rows.append(solver.Constraint(-inf, float(comp.cap[o] - fixed_count[o])))
+            else:
+                count_rows.append(None)
+        # Movable part of each officer's load, kept to restate it in the balance rows.
+        self.load_terms: list[list[tuple[pywraplp.Variable, float]]] = [
+            [] for _ in range(comp.n_officers)
+        ]
+        for h in range(comp.n_held):
+            o = int(comp.held_officer[h])
+            lrow = self.load_rows[o]
+            if lrow is not None:
+                lrow.SetCoefficient(self.released[h], -float(comp.held_effort[h]))
+                self.load_terms[o].append((self.released[h], -float(comp.held_effort[h])))
+            crow = count_rows[o]
+            if crow is not None:
+                crow.SetCoefficient(self.released[h], -1.0)
+        cost = comp.pool_cost[comp.arc_pool]
+        for a in range(comp.n_arcs):
+            o = int(comp.arc_officer[a])
+            lrow = self.load_rows[o]
+            if lrow is not None:
+                lrow.SetCoefficient(self.flow[a], float(cost[a]))
+                self.load_terms[o].append((self.flow[a], float(cost[a])))
+            crow = count_rows[o]
+            if crow is not None:
+                crow.SetCoefficient(self.flow[a], 1.0)
+
+        if max_moves is not None:
+            budget = solver.Constraint(-inf, float(max_moves))
+            for var in self.released:
+                budget.SetCoefficient(var, 1.0)
+
+    def _solve(self) -> bool:
+        status = self.solver.Solve()
+        return bool(status == pywraplp.Solver.OPTIMAL)
+
+    def _objective(self, terms: list[tuple[pywraplp.Variable, float]], maximize: bool) -> None:
+        objective = self.solver.Objective()
+        objective.Clear()
+        for var, coef in terms:
+            objective.SetCoefficient(var, coef)
+        if maximize:
+            objective.SetMaximization()
+        else:
+            objective.SetMinimization()
+
+    def solve(self, levels: int = 4) -> LPResult:
+        """Solve levels 1..`levels` (2 gives the bound only)."""
+        solver, comp = self.solver, self.comp
+        solved = 0
+        assigned = float(comp.pool_size.sum())
+        if comp.capped:
+            self._objective([(u, 1.0) for u in self.unassigned], maximize=False)
+            if not self._solve():
+                return self._result("not_solved", assigned, 0.0, solved)
+            total_unassigned = solver.Objective().Value()
+            assigned -= total_unassigned
+            cap_row = solver.Constraint(-solver.infinity(), total_unassigned + 1e-6)
+            for u in self.unassigned:
+                cap_row.SetCoefficient(u, 1.0)
+        solved = 1
+
+        if not comp.measured.any():
+            return self._result("optimal", assigned, 0.0, solved)
+        self._objective([(self.peak, 1.0)], maximize=False)
+        if not self._solve():
+            return self._result("not_solved", assigned, 0.0, solved)
+        peak = float(self.peak.solution_value())
+        solved = 2
+        if levels <= 2:
+            return self._result("optimal", assigned, peak, solved)
+
+        fixed_peak = peak * (1 + _LEVEL_SLACK) + 1e-12
+        self.peak.SetBounds(0.0, fixed_peak)
+        excess: list[pywraplp.Variable] = []
+        for o in range(comp.n_officers):
+            if self.load_rows[o] is None:
+                continue
+            for level in BALANCE_LEVELS:
+                s = solver.NumVar(0.0, solver.infinity(), "")
+                excess.append(s)
+                # s >= load_o - level * peak * A_o  <=>  load_o - s <= level * peak * A_o
+                bound = level * fixed_peak * float(comp.available[o]) - float(self.fixed_load[o])
+                link = solver.Constraint(-solver.infinity(), bound)
+                for var, coef in self.load_terms[o]:
+                    link.SetCoefficient(var, coef)
+                link.SetCoefficient(s, -1.0)
+        self._objective([(s, 1.0) for s in excess], maximize=False)
+        if not self._solve():
+            return self._result("optimal", assigned, peak, solved)
+        penalty = solver.Objective().Value()
+        solved = 3
+        if levels <= 3:
+            return self._result("optimal", assigned, peak, solved)
+
+        limit = solver.Constraint(-solver.infinity(), penalty * (1 + _LEVEL_SLACK) + 1e-9)
+        for s in excess:
+            limit.SetCoefficient(s, 1.0)
+        self._objective([(r, 1.0) for r in self.released], maximize=False)
+        if self._solve():
+            solved = 4
+        return self._result("optimal", assigned, peak, solved)
+
+    def _result(self, status: str, assigned: float, peak: float, solved: int) -> LPResult:
+        ok = solved >= 1
+        return LPResult(
+            status=status,
+            assigned=assigned,
+            peak=peak,
+            released=np.array([v.solution_value() if ok else 0.0 for v in self.released]),
+            flow=np.array([v.solution_value() if ok else 0.0 for v in self.flow]),
+            unassigned=np.array([v.solution_value() if ok else 0.0 for v in self.unassigned]),
+            levels_solved=solved,
+        )
+
+
+def lp_bound(comp: Component, max_moves: float | None = None, time_limit: float = 60.0) -> LPResult:
+    """Levels 1–2 only: the proven lower bound on the peak utilization of this component."""
+    return ComponentLP(comp, max_moves, time_limit).solve(levels=2)

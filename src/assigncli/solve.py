@@ -1,0 +1,313 @@
+"""`solve(problem, options) -> Solution`: the one entry point to every solver path.
+
+Each connected component of the eligibility graph is solved on its own:
+
+* **exact** — CP-SAT over classes with integer counts (levels 1–4 of the design), warm-started
+  from the greedy plan polished by local search, with the grouped LP as lower bound;
+* **scale** — the grouped LP (GLOP) level by level, rounded to integers and polished by local
+  search on the peak officers; the LP peak is the lower bound.
+
+`auto` picks per component by model size. Both paths return the same class-level `State`, and the
+certificate always compares the plan's real peak utilization with a proven lower bound.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from assigncli.component import Component, State, build_component, cancel_round_trips, evaluate
+from assigncli.cpsat import ComponentCPSAT
+from assigncli.heuristics import greedy, local_search, round_state
+from assigncli.lp import ComponentLP
+from assigncli.problem import ComponentIndex, IntArray, Problem
+
+log = logging.getLogger("assigncli.solve")
+
+SolverChoice = Literal["auto", "exact", "scale"]
+
+# `auto` solves a component exactly when its class model has at most this many variables
+# (pool→officer arcs plus held classes). Above it, CP-SAT rarely closes the gap in time, while the
+# LP path is within a fraction of a percent of the bound.
+EXACT_SIZE_LIMIT = 20_000
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    solver: SolverChoice = "auto"
+    time_limit: float = 60.0
+    seed: int = 0
+    workers: int = 0  # 0: every core
+    max_moves: int | None = None  # budget for discretionary moves (forced moves are not counted)
+    exact_size_limit: int = EXACT_SIZE_LIMIT
+
+    def resolved_workers(self) -> int:
+        return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """What the plan reached and what is proven: the reader's reason to trust it."""
+
+    status: str  # "optimal" | "feasible" | "time_limit"
+    objective: float  # highest utilization of any officer (real hours)
+    lower_bound: float  # proven: no plan can have a lower highest utilization
+    gap: float  # (objective - lower_bound) / lower_bound; 0 when both are 0
+    method: str  # "exact" | "scale" | "exact+scale" | "none"
+    min_utilization: float
+    balance_penalty: float  # hours above the balance levels (see component.BALANCE_LEVELS)
+    discretionary_moves: int
+    forced_moves: int
+    unassigned: int
+    components: int
+    time_seconds: float
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Class-level result: how many of each class go where, with the certificate."""
+
+    released: IntArray  # per held class (global index)
+    flow_pool: IntArray
+    flow_officer: IntArray
+    flow_count: IntArray
+    unassigned: IntArray  # per pool (global index)
+    certificate: Certificate
+    component_log: tuple[dict[str, object], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class _ComponentResult:
+    comp: Component
+    state: State
+    method: str
+    status: str
+    bound: float
+    seconds: float
+
+
+Progress = Callable[[str], None]
+
+
+def _budget_split(
+    problem: Problem, parts: list[ComponentIndex], max_moves: int | None
+) -> list[int | None]:
+    """Split a global move budget across components in proportion to the cases they may move."""
+    if max_moves is None:
+        return [None] * len(parts)
+    movable = np.array([int(problem.held_count[p.held].sum()) for p in parts], dtype=np.float64)
+    if movable.sum() == 0:
+        return [0] * len(parts)
+    share = np.floor(max_moves * movable / movable.sum()).astype(np.int64)
+    leftover = max_moves - int(share.sum())
+    for k in np.argsort(-movable)[:leftover]:
+        share[k] += 1
+    return [int(s) for s in share]
+
+
+def _solve_exact(
+    comp: Component, seconds: float, options: SolveOptions, max_moves: int | None, workers: int
+) -> _ComponentResult:
+    start = time.perf_counter()
+    deadline = start + seconds
+    lp = ComponentLP(comp, max_moves, time_limit=max(1.0, seconds * 0.2)).solve(levels=2)
+    warm = greedy(comp)
+    if max_moves is not None and int(warm.released.sum()) > max_moves:
+        warm = _within_budget(comp, warm, max_moves)
+    warm = local_search(comp, warm, start + seconds * 0.1, max_moves, floor=lp.peak)
+    model = ComponentCPSAT(
+        comp,
+        max_moves=max_moves,
+        seed=options.seed,
+        workers=workers,
+        log=(lambda line: log.debug("cp-sat: %s", line))
+        if log.isEnabledFor(logging.DEBUG)
+        else None,
+    )
+    result = model.solve(warm, deadline, lp.peak if lp.levels_solved >= 2 else None)
+    state = result.state
+    cancel_round_trips(comp, state)
+    status = result.status
+    if time.perf_counter() >= deadline and status != "optimal":
+        status = "time_limit"
+    bound = max(lp.peak if lp.levels_solved >= 2 else 0.0, result.bound)
+    return _ComponentResult(comp, state, "exact", status, bound, time.perf_counter() - start)
+
+
+def _within_budget(comp: Component, state: State, max_moves: int) -> State:
+    """Greedy may release more than the budget when caps force it; keep what the budget allows."""
+    excess = int(state.released.sum()) - max_moves
+    for h in np.argsort(-comp.held_effort):
+        if excess <= 0:
+            break
+        k = min(excess, int(state.released[h]))
+        if k:
+            state.released[h] -= k
+            excess -= k
+    return round_state(comp, state.released.astype(np.float64), state.flow.astype(np.float64))
+
+
+def _solve_scale(comp: Component, seconds: float, max_moves: int | None) -> _ComponentResult:
+    start = time.perf_counter()
+    lp = ComponentLP(comp, max_moves, time_limit=max(1.0, seconds * 0.7)).solve(levels=4)
+    if lp.levels_solved >= 1:
+        target = round(comp.pool_size.sum() - lp.assigned)
+        state = round_state(comp, lp.released, lp.flow, target)
+    else:
+        state = greedy(comp)
+    bound = lp.peak if lp.levels_solved >= 2 else 0.0
+    polished = local_search(comp, state, start + seconds, max_moves, floor=bound)
+    if evaluate(comp, polished).peak <= evaluate(comp, state).peak:
+        state = polished
+    status = "feasible" if lp.levels_solved >= 2 else "time_limit"
+    if bound > 0 and evaluate(comp, state).peak <= bound * (1 + 1e-9):
+        status = "optimal"
+    return _ComponentResult(comp, state, "scale", status, bound, time.perf_counter() - start)
+
+
+def solve(problem: Problem, options: SolveOptions, progress: Progress | None = None) -> Solution:
+    """Solve every component and assemble the class-level solution and its certificate."""
+    started = time.perf_counter()
+    parts = problem.components()
+    budgets = _budget_split(problem, parts, options.max_moves)
+    comps = [build_component(problem, part) for part in parts]
+    workers = options.resolved_workers()
+    total_size = sum(max(1, c.size) for c in comps) or 1
+
+    def method_of(comp: Component) -> str:
+        if options.solver == "auto":
+            return "exact" if comp.size <= options.exact_size_limit else "scale"
+        return options.solver
+
+    # With one component, CP-SAT gets every worker; with several, components run side by side.
+    parallel = min(workers, len(comps)) if comps else 1
+    inner_workers = max(1, workers // parallel)
+
+    def run(k: int) -> _ComponentResult:
+        comp = comps[k]
+        elapsed = time.perf_counter() - started
+        remaining = max(0.1, options.time_limit - elapsed)
+        # A component's share of the time grows with its size; parallel runs share the wall clock.
+        share = min(1.0, parallel * max(1, comp.size) / total_size) if len(comps) > 1 else 1.0
+        seconds = max(0.1, min(remaining, options.time_limit * share) * 0.95)
+        if method_of(comp) == "exact":
+            result = _solve_exact(comp, seconds, options, budgets[k], inner_workers)
+        else:
+            result = _solve_scale(comp, seconds, budgets[k])
+        if progress is not None:
+            ev = evaluate(comp, result.state)
+            progress(
+                f"component {k + 1}/{len(comps)} ({result.method}): peak {ev.peak:.2%}, "
+                f"bound {result.bound:.2%}"
+            )
+        return result
+
+    order = sorted(range(len(comps)), key=lambda k: -comps[k].size)
+    if parallel > 1:
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            results_by_k = dict(zip(order, pool.map(run, order), strict=True))
+    else:
+        results_by_k = {k: run(k) for k in order}
+    results = [results_by_k[k] for k in range(len(comps))]
+    return _assemble(problem, results, time.perf_counter() - started)
+
+
+def _assemble(problem: Problem, results: list[_ComponentResult], seconds: float) -> Solution:
+    released = np.zeros(problem.n_held, dtype=np.int64)
+    unassigned = np.zeros(problem.n_pools, dtype=np.int64)
+    flow_pool: list[IntArray] = []
+    flow_officer: list[IntArray] = []
+    flow_count: list[IntArray] = []
+    peak, floor, penalty, bound, moves = 0.0, np.inf, 0.0, 0.0, 0
+    statuses: set[str] = set()
+    methods: set[str] = set()
+    log_rows: list[dict[str, object]] = []
+    for r in results:
+        comp, state, index = r.comp, r.state, r.comp.index
+        released[index.held] = state.released
+        unassigned[index.pools] = state.unassigned
+        keep = state.flow > 0
+        flow_pool.append(index.pools[comp.arc_pool[keep]])
+        flow_officer.append(index.officers[comp.arc_officer[keep]])
+        flow_count.append(state.flow[keep])
+        ev = evaluate(comp, state)
+        if comp.measured.any():
+            peak = max(peak, ev.peak)
+            floor = min(floor, ev.floor)
+            penalty += comp.penalty(ev.load, ev.peak)
+        bound = max(bound, r.bound)
+        moves += ev.moves
+        statuses.add(r.status)
+        methods.add(r.method)
+        log_rows.append(
+            {
+                "officers": comp.n_officers,
+                "pools": comp.n_pools,
+                "held_classes": comp.n_held,
+                "arcs": comp.n_arcs,
+                "method": r.method,
+                "status": r.status,
+                "peak": ev.peak,
+                "bound": r.bound,
+                "seconds": round(r.seconds, 3),
+            }
+        )
+    # Officers outside every component (nothing to decide) still carry locked load.
+    measured = problem.available > 0
+    fixed_util = np.where(
+        measured, problem.locked_hours / np.where(measured, problem.available, 1), 0
+    )
+    in_comp = np.zeros(problem.n_officers, dtype=bool)
+    for r in results:
+        in_comp[r.comp.index.officers] = True
+    outside = measured & ~in_comp
+    if outside.any():
+        peak = max(peak, float(fixed_util[outside].max()))
+        bound = max(bound, float(fixed_util[outside].max()))
+        floor = min(floor, float(fixed_util[outside].min()))
+    if not np.isfinite(floor):
+        floor = 0.0
+
+    if "time_limit" in statuses:
+        status = "time_limit"
+    elif statuses <= {"optimal"}:
+        status = "optimal"
+    else:
+        status = "feasible"
+    gap = (
+        0.0 if peak <= bound or peak == 0 else (peak - bound) / bound if bound > 0 else float("inf")
+    )
+    certificate = Certificate(
+        status=status,
+        objective=peak,
+        lower_bound=bound,
+        gap=gap,
+        method="+".join(sorted(methods)) if methods else "none",
+        min_utilization=floor,
+        balance_penalty=penalty,
+        discretionary_moves=moves,
+        forced_moves=problem.forced_moves,
+        unassigned=int(unassigned.sum()),
+        components=len(results),
+        time_seconds=seconds,
+    )
+    empty = np.zeros(0, dtype=np.int64)
+    return Solution(
+        released=released,
+        flow_pool=np.concatenate(flow_pool) if flow_pool else empty,
+        flow_officer=np.concatenate(flow_officer) if flow_officer else empty,
+        flow_count=np.concatenate(flow_count) if flow_count else empty,
+        unassigned=unassigned,
+        certificate=certificate,
+        component_log=tuple(log_rows),
+    )

@@ -1,0 +1,660 @@
+"""Tests of the effort model: rules, conditions, audit, summary and the default model."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assigncli.config import AdjustRule, BaseRule, Config, EffortModel, SkillRule, default_config
+from assigncli.contract import EFFORT_COLUMNS
+from assigncli.effort import (
+    EFFORT_AUDIT_COLUMNS,
+    RULE_SUMMARY_COLUMNS,
+    compile_condition,
+    effort_audit,
+    effort_rule_summary,
+    estimate_effort,
+    estimate_effort_lazy,
+)
+from assigncli.errors import ConfigError
+
+TIMES = "\u00d7"
+
+
+def make_config(
+    base: Sequence[BaseRule] = (),
+    adjust: Sequence[AdjustRule] = (),
+    skills: Sequence[SkillRule] = (),
+    default_hours: float = 0.5,
+) -> Config:
+    return Config(
+        effort=EffortModel(default_hours, tuple(base), tuple(adjust)),
+        skills=tuple(skills),
+        source="test.toml",
+    )
+
+
+def make_cases(n: int, **attributes: Sequence[Any] | pl.Series) -> pl.DataFrame:
+    """A validated case table of n rows with the given attribute columns."""
+    columns: dict[str, Any] = {
+        "case_id": [f"C{i}" for i in range(n)],
+        "office": ["north"] * n,
+        "current_officer_id": pl.Series([None] * n, dtype=pl.String),
+        "locked": [False] * n,
+        "required_skills": pl.Series([[]] * n, dtype=pl.List(pl.String)),
+        "effort_hours": pl.Series([None] * n, dtype=pl.Float64),
+    }
+    frame = pl.DataFrame(columns)
+    extra = [pl.Series(name, values) for name, values in attributes.items()]
+    return frame.with_columns(extra) if extra else frame
+
+
+# --------------------------------------------------------------------------------------------
+# compile_condition
+# --------------------------------------------------------------------------------------------
+
+ATTRS = pl.DataFrame(
+    {
+        "docket": ["detained", "non_detained", None, "non_detained"],
+        "flag": [True, False, None, True],
+        "n": [1, 5, None, 3],
+        "country": ["Narnia", "O'Land", "Oz", None],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("docket = 'detained'", [True, False, False, False]),
+        ("docket <> 'detained'", [False, True, False, True]),
+        ("flag", [True, False, False, True]),
+        ("NOT flag", [False, True, False, False]),
+        ("docket IN ('detained', 'other')", [True, False, False, False]),
+        ("docket NOT IN ('detained')", [False, True, False, True]),
+        ("n > 2", [False, True, False, True]),
+        ("n >= 1 AND n <= 3", [True, False, False, True]),
+        ("n BETWEEN 2 AND 5", [False, True, False, True]),
+        ("flag AND n > 2", [False, False, False, True]),
+        ("flag OR docket = 'non_detained'", [True, True, False, True]),
+        ("NOT (flag OR n = 5)", [False, False, False, False]),
+        ("docket IS NULL", [False, False, True, False]),
+        ("n IS NOT NULL", [True, True, False, True]),
+        ("docket LIKE 'non%'", [False, True, False, True]),
+        ("country = 'O''Land'", [False, True, False, False]),
+        ("lower(country) = 'oz'", [False, False, True, False]),
+        ("TRUE", [True, True, True, True]),
+    ],
+)
+def test_condition_matches_sql_semantics(sql: str, expected: list[bool]) -> None:
+    """SQL literals, IN, comparisons, AND/OR/NOT, IS NULL, LIKE work; null reads as no match."""
+    mask = compile_condition(sql, ATTRS.schema, "r")
+    assert ATTRS.with_columns(mask.alias("m"))["m"].to_list() == expected
+
+
+def test_condition_accepts_a_plain_mapping_schema() -> None:
+    """The schema may be a dict of column name to dtype."""
+    mask = compile_condition("flag", {"flag": pl.Boolean()}, "r")
+    assert pl.DataFrame({"flag": [True, None]}).select(mask).to_series().to_list() == [True, False]
+
+
+def test_unknown_column_names_rule_and_column() -> None:
+    """A condition on a column the cases lack is a ConfigError naming the rule and the column."""
+    with pytest.raises(ConfigError) as err:
+        compile_condition("dockett = 'detained'", ATTRS.schema, "detained docket")
+    assert "detained docket" in err.value.message
+    assert "'dockett'" in err.value.message
+    assert "docket" in err.value.message  # the columns that do exist are listed
+
+
+def test_double_quoted_text_gets_a_hint() -> None:
+    """A double-quoted value (an identifier in SQL) is reported with a single-quote hint."""
+    with pytest.raises(ConfigError, match="single quotes"):
+        compile_condition('docket = "detained"', ATTRS.schema, "r")
+
+
+@pytest.mark.parametrize(
+    "sql", ["docket =", "n > 1 AND", "docket = 'a'; DROP TABLE x", "", "SELECT 1"]
+)
+def test_syntax_error_is_config_error(sql: str) -> None:
+    """A condition that is not valid SQL is a ConfigError naming the rule."""
+    with pytest.raises(ConfigError, match="rule 'broken'"):
+        compile_condition(sql, ATTRS.schema, "broken")
+
+
+@pytest.mark.parametrize("sql", ["n", "docket", "n + 1", "'yes'", "country || docket"])
+def test_non_boolean_condition_is_config_error(sql: str) -> None:
+    """A condition giving numbers or text instead of yes/no is a ConfigError."""
+    with pytest.raises(ConfigError, match="yes/no"):
+        compile_condition(sql, ATTRS.schema, "r")
+
+
+@pytest.mark.parametrize("sql", ["docket > 5", "n LIKE 'a%'", "flag AND n"])
+def test_type_mismatch_is_config_error(sql: str) -> None:
+    """Comparing a column with a value of the wrong type is a ConfigError naming the types."""
+    with pytest.raises(ConfigError, match="cannot be evaluated"):
+        compile_condition(sql, ATTRS.schema, "r")
+
+
+@pytest.mark.parametrize("sql", ["sum(n) > 1", "first(flag)"])
+def test_aggregate_condition_is_config_error(sql: str) -> None:
+    """A condition that aggregates over all cases instead of deciding per case is rejected."""
+    with pytest.raises(ConfigError, match="per case"):
+        compile_condition(sql, ATTRS.schema, "r")
+
+
+# --------------------------------------------------------------------------------------------
+# estimate_effort
+# --------------------------------------------------------------------------------------------
+
+
+def test_first_matching_base_rule_wins() -> None:
+    """When several base rules match, the first in file order sets the hours and the label."""
+    config = make_config(
+        base=[
+            BaseRule("tier = 'a'", 6.0, "a"),
+            BaseRule("tier IN ('a', 'b')", 2.0, "a or b"),
+            BaseRule("TRUE", 1.0, "anything"),
+        ]
+    )
+    out = estimate_effort(make_cases(3, tier=["a", "b", "c"]), config)
+    assert out["effort_hours"].to_list() == [6.0, 2.0, 1.0]
+    assert out["effort_base"].to_list() == ["a", "a or b", "anything"]
+    assert out["effort_source"].to_list() == ["rule"] * 3
+
+
+def test_default_hours_when_no_base_rule_matches() -> None:
+    """A case no base rule matches gets default_hours, source 'default' and no base label."""
+    config = make_config(base=[BaseRule("tier = 'a'", 6.0, "a")], default_hours=0.75)
+    out = estimate_effort(make_cases(2, tier=["a", "z"]), config)
+    assert out["effort_hours"].to_list() == [6.0, 0.75]
+    assert out["effort_source"].to_list() == ["rule", "default"]
+    assert out["effort_base"].to_list() == ["a", None]
+    assert out["effort_base_hours"].to_list() == [6.0, 0.75]
+
+
+def test_every_matching_adjustment_applies_in_file_order() -> None:
+    """Adjustments apply in order as hours * multiply + add, so their order changes the result."""
+    double_then_add = make_config(
+        base=[BaseRule("TRUE", 2.0, "all")],
+        adjust=[AdjustRule("x", "double", multiply=2.0), AdjustRule("y", "plus one", add=1.0)],
+    )
+    add_then_double = make_config(
+        base=[BaseRule("TRUE", 2.0, "all")],
+        adjust=[AdjustRule("y", "plus one", add=1.0), AdjustRule("x", "double", multiply=2.0)],
+    )
+    cases = make_cases(4, x=[True, True, False, False], y=[True, False, True, False])
+    first = estimate_effort(cases, double_then_add)
+    second = estimate_effort(cases, add_then_double)
+    assert first["effort_hours"].to_list() == [5.0, 4.0, 3.0, 2.0]
+    assert second["effort_hours"].to_list() == [6.0, 4.0, 3.0, 2.0]
+    assert first["effort_adjustments"].to_list() == [
+        ["double", "plus one"],
+        ["double"],
+        ["plus one"],
+        [],
+    ]
+    assert second["effort_adjustments"].to_list()[0] == ["plus one", "double"]
+    assert first["effort_base_hours"].to_list() == [2.0] * 4
+
+
+def test_adjustments_apply_to_default_hours() -> None:
+    """Cases on default hours are adjusted like cases on rule hours."""
+    config = make_config(adjust=[AdjustRule("x", "double", multiply=2.0)], default_hours=0.5)
+    out = estimate_effort(make_cases(1, x=[True]), config)
+    assert out["effort_hours"].to_list() == [1.0]
+    assert out["effort_source"].to_list() == ["default"]
+
+
+def test_negative_add_never_goes_below_zero() -> None:
+    """An adjustment with a negative add floors the hours at zero."""
+    config = make_config(
+        base=[BaseRule("TRUE", 1.0, "all")], adjust=[AdjustRule("TRUE", "discount", add=-5.0)]
+    )
+    assert estimate_effort(make_cases(1), config)["effort_hours"].to_list() == [0.0]
+
+
+def test_explicit_effort_overrides_rules_and_adjustments() -> None:
+    """A non-null input effort_hours is kept as is: no base rule, no adjustment applies to it."""
+    config = make_config(
+        base=[BaseRule("TRUE", 6.0, "all")],
+        adjust=[AdjustRule("TRUE", "heavy", multiply=3.0, add=1.0)],
+    )
+    cases = make_cases(2).with_columns(effort_hours=pl.Series([2.5, None]))
+    out = estimate_effort(cases, config)
+    assert out["effort_hours"].to_list() == [2.5, 19.0]
+    assert out["effort_source"].to_list() == ["explicit", "rule"]
+    assert out["effort_base"].to_list() == [None, "all"]
+    assert out["effort_base_hours"].to_list() == [2.5, 6.0]
+    assert out["effort_adjustments"].to_list() == [[], ["heavy"]]
+
+
+def test_explicit_zero_effort_is_explicit() -> None:
+    """An explicit estimate of zero hours is a real estimate, not a missing one."""
+    config = make_config(base=[BaseRule("TRUE", 6.0, "all")])
+    cases = make_cases(1).with_columns(effort_hours=pl.Series([0.0]))
+    assert estimate_effort(cases, config)["effort_source"].to_list() == ["explicit"]
+
+
+def test_null_attributes_do_not_match() -> None:
+    """A null attribute matches neither a condition nor its negation."""
+    config = make_config(
+        base=[BaseRule("flag", 5.0, "flag"), BaseRule("NOT flag", 3.0, "not flag")],
+        adjust=[
+            AdjustRule("kind = 'x'", "x", add=1.0),
+            AdjustRule("NOT (kind = 'x')", "not x", add=2.0),
+        ],
+        skills=[SkillRule("flag OR NOT flag", "s", "any flag")],
+        default_hours=1.0,
+    )
+    out = estimate_effort(
+        make_cases(1, flag=pl.Series([None], dtype=pl.Boolean), kind=[None]), config
+    )
+    row = out.row(0, named=True)
+    assert row["effort_source"] == "default"
+    assert row["effort_hours"] == 1.0
+    assert row["effort_adjustments"] == []
+    assert row["required_skills"] == []
+
+
+def test_skill_rules_union_with_input_required_skills() -> None:
+    """required_skills is the input list plus every matching skill rule, sorted and unique."""
+    config = make_config(
+        skills=[
+            SkillRule("ns", "national_security", "ns"),
+            SkillRule("gps", "gps_monitoring", "gps"),
+            SkillRule("ns", "lang:es", "spanish"),
+        ]
+    )
+    cases = make_cases(
+        4, ns=[True, False, True, False], gps=[True, False, False, False]
+    ).with_columns(
+        required_skills=pl.Series(
+            [["lang:es"], ["zeta", "alpha", "zeta"], None, []], dtype=pl.List(pl.String)
+        )
+    )
+    out = estimate_effort(cases, config)
+    assert out["required_skills"].to_list() == [
+        ["gps_monitoring", "lang:es", "national_security"],
+        ["alpha", "zeta"],
+        ["lang:es", "national_security"],
+        [],
+    ]
+
+
+def test_skill_rules_apply_to_explicit_cases() -> None:
+    """A case with explicit hours still gets the skills its attributes require."""
+    config = make_config(skills=[SkillRule("ns", "national_security", "ns")])
+    cases = make_cases(1, ns=[True]).with_columns(effort_hours=pl.Series([4.0]))
+    assert estimate_effort(cases, config)["required_skills"].to_list() == [["national_security"]]
+
+
+def test_output_has_contract_columns_and_keeps_the_rest() -> None:
+    """The result has every EFFORT_COLUMNS column with its dtype, and the input columns in place."""
+    cases = make_cases(2, tier=["a", "b"])
+    out = estimate_effort(cases, make_config(base=[BaseRule("tier = 'a'", 1.0, "a")]))
+    for name, dtype in EFFORT_COLUMNS.items():
+        assert out.schema[name] == dtype
+    assert out.schema["effort_base_hours"] == pl.Float64()
+    assert out.columns[: len(cases.columns)] == cases.columns
+    assert out["case_id"].to_list() == ["C0", "C1"]
+
+
+def test_works_without_optional_columns() -> None:
+    """Cases without effort_hours or required_skills columns get rule hours and rule skills."""
+    cases = pl.DataFrame({"case_id": ["A", "B"], "office": ["x", "x"], "ns": [True, False]})
+    config = make_config(skills=[SkillRule("ns", "national_security", "ns")], default_hours=2.0)
+    out = estimate_effort(cases, config)
+    assert out["effort_hours"].to_list() == [2.0, 2.0]
+    assert out["required_skills"].to_list() == [["national_security"], []]
+
+
+def test_empty_model_gives_default_hours() -> None:
+    """A config without rules gives every case the default hours and no adjustments."""
+    out = estimate_effort(make_cases(2), make_config(default_hours=0.25))
+    assert out["effort_hours"].to_list() == [0.25, 0.25]
+    assert out["effort_adjustments"].to_list() == [[], []]
+
+
+def one_of_each_config() -> Config:
+    return make_config(
+        base=[BaseRule("ns", 2.0, "ns")],
+        adjust=[AdjustRule("ns", "x", multiply=2.0)],
+        skills=[SkillRule("ns", "national_security", "ns")],
+    )
+
+
+def test_empty_case_table() -> None:
+    """Zero cases give zero rows with the effort columns."""
+    out = estimate_effort(make_cases(0, ns=pl.Series([], dtype=pl.Boolean)), one_of_each_config())
+    assert out.height == 0
+    assert set(EFFORT_COLUMNS) <= set(out.columns)
+
+
+def test_many_adjust_rules_beyond_one_pattern_key() -> None:
+    """More adjust rules than fit one 63-bit pattern key still apply and are listed in order."""
+    n_rules = 70
+    adjust = [AdjustRule(f"k >= {i}", f"r{i}", add=1.0) for i in range(n_rules)]
+    config = make_config(base=[BaseRule("TRUE", 0.0, "zero")], adjust=adjust)
+    out = estimate_effort(make_cases(3, k=[-1, 64, 69]), config)
+    assert out["effort_hours"].to_list() == [0.0, 65.0, 70.0]
+    assert out["effort_adjustments"].to_list()[1] == [f"r{i}" for i in range(65)]
+
+
+def test_rule_errors_name_the_config_location() -> None:
+    """An unknown column in a rule reports the config file, rule kind, position and name."""
+    config = make_config(
+        adjust=[AdjustRule("ok", "fine", add=1.0), AdjustRule("nope", "bad one", add=1.0)]
+    )
+    with pytest.raises(ConfigError) as err:
+        estimate_effort(make_cases(1, ok=[True]), config)
+    assert err.value.message.startswith("test.toml [[effort.adjust]] #2: rule 'bad one'")
+    assert "'nope'" in err.value.message
+
+
+def test_failure_on_data_names_the_rule() -> None:
+    """A condition that fails only on actual values (a bad CAST) is a ConfigError naming it."""
+    config = make_config(base=[BaseRule("CAST(code AS INT) > 3", 1.0, "numeric code")])
+    with pytest.raises(ConfigError, match="numeric code"):
+        estimate_effort(make_cases(1, code=["abc"]), config)
+
+
+def test_duplicate_rule_names_are_rejected() -> None:
+    """Two rules of one kind with the same name would make the audit ambiguous."""
+    config = make_config(
+        adjust=[AdjustRule("a", "same", add=1.0), AdjustRule("b", "same", add=2.0)]
+    )
+    with pytest.raises(ConfigError, match="both named 'same'"):
+        estimate_effort(make_cases(1, a=[True], b=[True]), config)
+
+
+def test_lazy_and_eager_agree() -> None:
+    """estimate_effort_lazy collects to the same frame as estimate_effort."""
+    cases = make_cases(3, ns=[True, False, None])
+    config = one_of_each_config()
+    lazy = estimate_effort_lazy(cases.lazy(), config).collect()
+    assert lazy.equals(estimate_effort(cases, config))
+
+
+# --------------------------------------------------------------------------------------------
+# audit and summary
+# --------------------------------------------------------------------------------------------
+
+
+def test_audit_spells_out_each_number() -> None:
+    """The audit table lists base rule, base hours, each adjustment with its effect, and skills."""
+    config = make_config(
+        base=[BaseRule("TRUE", 2.0, "all")],
+        adjust=[
+            AdjustRule("x", "criminal", multiply=1.4),
+            AdjustRule("x", "embassy", add=1.0),
+            AdjustRule("x", "both", multiply=2.0, add=-0.5),
+        ],
+        skills=[SkillRule("x", "national_security", "ns")],
+    )
+    cases = make_cases(2, x=[True, False]).with_columns(
+        required_skills=pl.Series([["lang:es"], []], dtype=pl.List(pl.String))
+    )
+    audit = effort_audit(estimate_effort(cases, config), config)
+    assert audit.schema == pl.Schema(EFFORT_AUDIT_COLUMNS)
+    first = audit.row(0, named=True)
+    assert (
+        first["effort_adjustments"]
+        == f"criminal ({TIMES}1.4);embassy (+1.0);both ({TIMES}2.0, -0.5)"
+    )
+    assert first["required_skills"] == "lang:es;national_security"
+    assert first["effort_base"] == "all"
+    assert first["effort_base_hours"] == 2.0
+    assert first["effort_hours"] == pytest.approx((2.0 * 1.4 + 1.0) * 2.0 - 0.5)
+    assert audit.row(1, named=True)["effort_adjustments"] == ""
+
+
+def test_rule_summary_counts_and_hours() -> None:
+    """The summary gives per rule the cases it touched and the hours it accounts for."""
+    config = make_config(
+        base=[BaseRule("tier = 'a'", 4.0, "a"), BaseRule("tier = 'b'", 2.0, "b")],
+        adjust=[
+            AdjustRule("x", "double", multiply=2.0),
+            AdjustRule("tier = 'zzz'", "never", add=1.0),
+        ],
+        skills=[SkillRule("x", "s", "needs s")],
+        default_hours=1.0,
+    )
+    cases = make_cases(4, tier=["a", "b", "c", "a"], x=[True, False, True, True]).with_columns(
+        effort_hours=pl.Series([None, None, None, 10.0])
+    )
+    summary = effort_rule_summary(estimate_effort(cases, config), config)
+    assert summary.schema == pl.Schema(RULE_SUMMARY_COLUMNS)
+    rows = {(r["kind"], r["rule"]): (r["cases"], r["hours"]) for r in summary.iter_rows(named=True)}
+    assert rows == {
+        ("explicit", "explicit effort_hours"): (1, 10.0),
+        ("base", "a"): (1, 4.0),
+        ("base", "b"): (1, 2.0),
+        ("default", "default_hours"): (1, 1.0),
+        ("adjust", "double"): (2, 5.0),  # a: 4 -> 8, default: 1 -> 2; the explicit row is untouched
+        ("adjust", "never"): (0, 0.0),
+        ("skill", "needs s"): (3, 8.0 + 2.0 + 10.0),
+    }
+    assert summary["effect"].to_list()[-3:] == [f"{TIMES}2.0", "+1.0", "requires s"]
+
+
+# --------------------------------------------------------------------------------------------
+# the default model
+# --------------------------------------------------------------------------------------------
+
+DEFAULT_MODEL_COLUMNS: dict[str, list[Any]] = {
+    "docket": ["non_detained", "non_detained", "non_detained", "detained", "detained", None],
+    "final_order": [False, True, True, False, True, None],
+    "criminal_conviction": [False, False, True, False, True, None],
+    "country_cooperation": [
+        "cooperative",
+        "cooperative",
+        "uncooperative",
+        "cooperative",
+        "uncooperative",
+        None,
+    ],
+    "travel_document_needed": [False, True, True, False, True, None],
+    "monitoring": ["none", "none", "gps", "none", "none", None],
+    "national_security_flag": [False, False, False, False, True, None],
+}
+
+
+def test_default_model_runs_on_the_docket_columns() -> None:
+    """The built-in model loads and gives the hours and skills documented in default_model.md."""
+    config = default_config()
+    assert (config.cycle_days, config.handoff_hours) == (28.0, 1.5)
+    out = estimate_effort(make_cases(6, **DEFAULT_MODEL_COLUMNS), config)
+    expected = [0.5, 1.3, (0.8 + 0.5 + 1.0) * 1.4 + 0.75, 1.0, (1.0 + 0.5 + 1.0) * 1.4 * 1.5, 0.5]
+    assert out["effort_hours"].to_list() == pytest.approx(expected)
+    assert out["effort_source"].to_list() == ["rule"] * 5 + ["default"]
+    assert out["required_skills"].to_list() == [
+        [],
+        [],
+        ["gps_monitoring"],
+        [],
+        ["national_security"],
+        [],
+    ]
+
+
+def test_default_model_names_a_source_for_every_rule() -> None:
+    """Every rule of the built-in model says where its figure comes from."""
+    config = default_config()
+    rules: list[BaseRule | AdjustRule | SkillRule] = [
+        *config.effort.base,
+        *config.effort.adjust,
+        *config.skills,
+    ]
+    assert rules
+    assert all(rule.source.strip() for rule in rules)
+
+
+def test_default_model_weighs_cases_as_calibrated() -> None:
+    """Detained, final-order, travel-document, uncooperative, criminal cases outweigh plain ones."""
+    config = default_config()
+    plain = {name: values[0] for name, values in DEFAULT_MODEL_COLUMNS.items()}
+    variants: list[dict[str, Any]] = [
+        {"docket": "detained"},
+        {"final_order": True},
+        {"travel_document_needed": True},
+        {"country_cooperation": "uncooperative", "final_order": True},
+        {"criminal_conviction": True},
+        {"monitoring": "gps"},
+    ]
+    rows = [plain] + [plain | change for change in variants]
+    cases = make_cases(len(rows), **{k: [r[k] for r in rows] for k in plain})
+    hours = estimate_effort(cases, config)["effort_hours"].to_list()
+    assert all(h > hours[0] for h in hours[1:])
+
+
+# --------------------------------------------------------------------------------------------
+# property: the vectorized model equals a row-by-row reference
+# --------------------------------------------------------------------------------------------
+
+Truth = bool | None
+Row = dict[str, Any]
+
+
+def sql_and(p: Truth, q: Truth) -> Truth:
+    if p is False or q is False:
+        return False
+    return None if p is None or q is None else True
+
+
+def sql_or(p: Truth, q: Truth) -> Truth:
+    if p is True or q is True:
+        return True
+    return None if p is None or q is None else False
+
+
+def sql_not(p: Truth) -> Truth:
+    return None if p is None else not p
+
+
+CONDITIONS: list[tuple[str, Callable[[Row], Truth]]] = [
+    ("a = 'x'", lambda r: None if r["a"] is None else r["a"] == "x"),
+    ("a IN ('x', 'z')", lambda r: None if r["a"] is None else r["a"] in ("x", "z")),
+    ("a LIKE 'y%'", lambda r: None if r["a"] is None else r["a"].startswith("y")),
+    ("a IS NULL", lambda r: r["a"] is None),
+    ("b", lambda r: r["b"]),
+    ("NOT b", lambda r: sql_not(r["b"])),
+    ("n > 2", lambda r: None if r["n"] is None else r["n"] > 2),
+    ("b AND n >= 1", lambda r: sql_and(r["b"], None if r["n"] is None else r["n"] >= 1)),
+    ("b OR a = 'y'", lambda r: sql_or(r["b"], None if r["a"] is None else r["a"] == "y")),
+    ("TRUE", lambda r: True),
+]
+
+
+def reference_effort(
+    rows: list[Row], config: Config, conditions: dict[str, Callable[[Row], Truth]]
+) -> list[Row]:
+    """The effort model written plainly, one row at a time: the oracle for the property test."""
+    out = []
+    for row in rows:
+
+        def holds(sql: str, row: Row = row) -> bool:
+            return conditions[sql](row) is True
+
+        skills = set(row["required_skills"] or [])
+        skills |= {rule.require for rule in config.skills if holds(rule.when)}
+        if row["effort_hours"] is not None:
+            result = {
+                "effort_hours": row["effort_hours"],
+                "effort_source": "explicit",
+                "effort_base": None,
+                "effort_base_hours": row["effort_hours"],
+                "effort_adjustments": [],
+            }
+        else:
+            base = next((rule for rule in config.effort.base if holds(rule.when)), None)
+            hours = config.effort.default_hours if base is None else base.hours
+            result = {
+                "effort_source": "default" if base is None else "rule",
+                "effort_base": None if base is None else base.name,
+                "effort_base_hours": hours,
+                "effort_adjustments": [],
+            }
+            for rule in config.effort.adjust:
+                if holds(rule.when):
+                    hours = max(0.0, hours * rule.multiply + rule.add)
+                    result["effort_adjustments"].append(rule.name)
+            result["effort_hours"] = hours
+        result["required_skills"] = sorted(skills)
+        out.append(result)
+    return out
+
+
+condition_index = st.integers(min_value=0, max_value=len(CONDITIONS) - 1)
+hours_value = st.sampled_from([0.0, 0.25, 0.5, 1.0, 1.5, 6.0])
+
+row_strategy = st.fixed_dictionaries(
+    {
+        "a": st.sampled_from(["x", "y", "yy", "z", None]),
+        "b": st.sampled_from([True, False, None]),
+        "n": st.sampled_from([0, 1, 2, 3, 7, None]),
+        "effort_hours": st.sampled_from([None, None, None, 0.0, 2.5]),
+        "required_skills": st.sampled_from([None, [], ["s2"], ["s3", "s1", "s3"]]),
+    }
+)
+
+
+@st.composite
+def models(draw: st.DrawFn) -> Config:
+    base = [
+        BaseRule(CONDITIONS[draw(condition_index)][0], draw(hours_value), f"base{i}")
+        for i in range(draw(st.integers(0, 4)))
+    ]
+    adjust = [
+        AdjustRule(
+            CONDITIONS[draw(condition_index)][0],
+            f"adjust{i}",
+            multiply=draw(st.sampled_from([1.0, 0.5, 1.4, 2.0])),
+            add=draw(st.sampled_from([0.0, 1.0, -0.75, 0.25])),
+        )
+        for i in range(draw(st.integers(0, 5)))
+    ]
+    skills = [
+        SkillRule(
+            CONDITIONS[draw(condition_index)][0],
+            draw(st.sampled_from(["s1", "s2", "s4"])),
+            f"skill{i}",
+        )
+        for i in range(draw(st.integers(0, 3)))
+    ]
+    return make_config(base, adjust, skills, default_hours=draw(hours_value))
+
+
+@settings(deadline=None, max_examples=150)
+@given(rows=st.lists(row_strategy, max_size=12), config=models())
+def test_estimate_effort_matches_reference(rows: list[Row], config: Config) -> None:
+    """On random cases and rules, the vectorized model equals the row-by-row reference."""
+    cases = make_cases(len(rows)).with_columns(
+        pl.Series("a", [r["a"] for r in rows], dtype=pl.String),
+        pl.Series("b", [r["b"] for r in rows], dtype=pl.Boolean),
+        pl.Series("n", [r["n"] for r in rows], dtype=pl.Int64),
+        pl.Series("effort_hours", [r["effort_hours"] for r in rows], dtype=pl.Float64),
+        pl.Series(
+            "required_skills", [r["required_skills"] for r in rows], dtype=pl.List(pl.String)
+        ),
+    )
+    out = estimate_effort(cases, config)
+    expected = reference_effort(rows, config, dict(CONDITIONS))
+    assert out["case_id"].to_list() == [f"C{i}" for i in range(len(rows))]
+    for got, want in zip(out.iter_rows(named=True), expected, strict=True):
+        for column in ("effort_source", "effort_base", "effort_adjustments", "required_skills"):
+            assert got[column] == want[column], column
+        for column in ("effort_hours", "effort_base_hours"):
+            assert math.isclose(got[column], want[column], rel_tol=1e-12, abs_tol=1e-12), column
+
+    # The summary's hours (skill rows aside) account for the whole effort, rule by rule.
+    summary = effort_rule_summary(out, config).filter(pl.col("kind") != "skill")
+    assert math.isclose(
+        summary["hours"].sum(), out["effort_hours"].sum(), rel_tol=1e-9, abs_tol=1e-9
+    )
