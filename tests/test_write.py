@@ -11,6 +11,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import assigncli.write as write_module
 from assigncli.errors import OutputError
@@ -66,6 +68,17 @@ def test_neutralize_prefixes_every_dangerous_start() -> None:
     frame = pl.DataFrame({"text": [*DANGEROUS, "safe", "a=b", "", None]})
     got = neutralize_formulas(frame)["text"].to_list()
     assert got == [*("'" + s for s in DANGEROUS), "safe", "a=b", "", None]
+
+
+CELLS = st.one_of(st.none(), st.text(alphabet="=+-@\t\rAz0 é"), st.text())
+
+
+@given(st.lists(CELLS))
+def test_neutralize_matches_a_per_cell_rule(cells: list[str | None]) -> None:
+    """Whatever the column (so whatever its min and max), each cell follows the per-cell rule."""
+    frame = pl.DataFrame({"text": cells}, schema={"text": pl.String})
+    expected = ["'" + c if c and c[0] in "=+-@\t\r" else c for c in cells]
+    assert neutralize_formulas(frame)["text"].to_list() == expected
 
 
 def test_neutralize_leaves_non_string_columns_alone() -> None:

@@ -22,7 +22,12 @@ from dataclasses import dataclass
 import polars as pl
 
 from assigncli.config import Config
-from assigncli.contract import OFFICER_SUMMARY_COLUMNS, PLAN_COLUMNS, available_hours_expr
+from assigncli.contract import (
+    LIST_SEPARATOR,
+    OFFICER_SUMMARY_COLUMNS,
+    PLAN_COLUMNS,
+    available_hours_expr,
+)
 
 _SHOWN = 5  # ids quoted per violation, enough to find the pattern without flooding the terminal
 _EFFORT_TOLERANCE = 1e-9
@@ -245,7 +250,7 @@ def officer_summary(
     )
     columns = [
         officers["officer_id"],
-        officers["office"].list.join(";"),
+        officers["office"].list.join(LIST_SEPARATOR),
         officers["capacity_hours"],
         officers["available_hours"],
     ]
@@ -427,7 +432,9 @@ def _unassigned_with_room(
 ) -> pl.DataFrame:
     """Unassigned cases for which some eligible officer still has room under max_cases.
 
-    Work is done on distinct (office, required_skills) pairs, few even on a national docket.
+    Eligibility is decided on the distinct needs (office, required skills), few even on a national
+    docket; the cases are then matched to the placeable needs by a hash of the need, checked to be
+    collision-free (else the exact, slower join on the list column is used).
     """
     with_room = (
         officers.with_columns(cases=loads["cases"])
@@ -439,15 +446,28 @@ def _unassigned_with_room(
         .select("office", "skills")
         .explode("office")
     )
-    unassigned = rows.filter(pl.col("known") & pl.col("officer_id").is_null() & ~pl.col("honoured"))
-    needs = unassigned.select("case_office", "required_skills").unique()
+    need = ["case_office", "required_skills"]
+    unassigned = (
+        rows.lazy()
+        .filter(pl.col("known") & pl.col("officer_id").is_null() & ~pl.col("honoured"))
+        .select("_row", "case_id", *need)
+        .collect()
+    )
+    needs = unassigned.select(need).unique()
     placeable = (
         needs.join(with_room, left_on="case_office", right_on="office", how="inner")
         .filter(pl.col("required_skills").list.set_difference(pl.col("skills")).list.len() == 0)
-        .select("case_office", "required_skills")
+        .select(need)
         .unique()
     )
-    return unassigned.join(placeable, on=["case_office", "required_skills"], how="semi")
+    if placeable.is_empty():
+        return unassigned.clear()
+    need_hash = pl.struct(need).hash()
+    hashes = unassigned.select(need_hash).to_series()
+    if hashes.n_unique() == needs.height:
+        placeable_hashes = placeable.select(need_hash).to_series()
+        return unassigned.filter(hashes.is_in(placeable_hashes.implode()))
+    return unassigned.join(placeable, on=need, how="semi")
 
 
 def _coverage_violations(rows: pl.DataFrame, cases: pl.DataFrame, violations: list[str]) -> None:

@@ -62,9 +62,9 @@ RULE_SUMMARY_COLUMNS: dict[str, pl.DataType] = {
 _EMPTY_LIST = pl.lit([], dtype=pl.List(pl.String()))
 _MAX_LISTED_COLUMNS = 30
 _BITS_PER_KEY = 63
-# Caching the subplan shared by the row pass and the pattern tables copies the whole case frame;
-# recomputing the conditions is cheaper (see estimate_effort_lazy).
-_NO_SUBPLAN_CACHE = pl.QueryOptFlags(comm_subplan_elim=False)
+# Measured on 1M and 7.5M synthetic cases (polars 2.1): the in-memory engine runs this plan of
+# wide row-wise expressions and order-keeping joins about twice as fast as the streaming one.
+_ENGINE: Literal["in-memory"] = "in-memory"
 _TIMES = "\u00d7"  # multiplication sign, as in 'criminal conviction (\u00d71.4)'
 
 RuleKind = Literal["effort.base", "effort.adjust", "skills"]
@@ -277,10 +277,8 @@ def estimate_effort_lazy(cases: pl.LazyFrame, config: Config) -> pl.LazyFrame:
     """Lazy form of `estimate_effort`; rule conditions are checked against the schema now.
 
     Failures that only data can reveal (a CAST of a bad value, say) surface when the result is
-    collected, as polars errors; `estimate_effort` turns those into ConfigErrors. The plan reads
-    the cases three times (rows, and two small tables of distinct match patterns); collecting
-    with ``pl.QueryOptFlags(comm_subplan_elim=False)`` recomputes the cheap conditions instead
-    of caching the whole frame, which measured up to 1.5x faster on millions of rows.
+    collected, as polars errors; `estimate_effort` turns those into ConfigErrors. Collect with
+    ``engine="in-memory"``: on this plan it measured about twice as fast as streaming.
     """
     schema = cases.collect_schema()
     base_masks, adjust_masks, skill_masks = _compile_rules(config, schema)
@@ -444,7 +442,7 @@ def estimate_effort(cases: pl.DataFrame, config: Config) -> pl.DataFrame:
     to these cases.
     """
     try:
-        return estimate_effort_lazy(cases.lazy(), config).collect(optimizations=_NO_SUBPLAN_CACHE)
+        return estimate_effort_lazy(cases.lazy(), config).collect(engine=_ENGINE)
     except pl.exceptions.PolarsError:
         _blame_rule(cases, config)
         raise
@@ -612,7 +610,7 @@ def effort_rule_summary(cases_with_effort: pl.DataFrame, config: Config) -> pl.D
         for i, row in enumerate(rows)
         for what, expr in (("cases", row[4]), ("hours", row[5]))
     ]
-    totals = frame.select(aggregations).collect().row(0)
+    totals = frame.select(aggregations).collect(engine=_ENGINE).row(0)
     return pl.DataFrame(
         [(*row[:4], totals[2 * i], totals[2 * i + 1]) for i, row in enumerate(rows)],
         schema=RULE_SUMMARY_COLUMNS,

@@ -12,6 +12,7 @@ the highest utilization of any plan. Levels, in the design's priority order:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,13 +40,13 @@ class LPResult:
 class ComponentLP:
     """Builds the LP once; each level changes the objective and adds one constraint."""
 
-    def __init__(self, comp: Component, max_moves: float | None = None, time_limit: float = 60.0):
+    def __init__(self, comp: Component, max_moves: float | None = None) -> None:
         self.comp = comp
         solver = pywraplp.Solver.CreateSolver("GLOP")
         if solver is None:  # pragma: no cover - GLOP ships with every OR-Tools wheel
             raise RuntimeError("GLOP is not available in this OR-Tools build")
         self.solver = solver
-        solver.SetTimeLimit(max(1, int(time_limit * 1000)))
+        self.deadline = float("inf")
         inf = solver.infinity()
         self.released = [solver.NumVar(0.0, float(n), "") for n in comp.held_count]
         self.flow = [solver.NumVar(0.0, float(comp.pool_size[p]), "") for p in comp.arc_pool]
@@ -55,55 +56,57 @@ class ComponentLP:
         ]
         self.peak = solver.NumVar(0.0, inf, "peak")
 
-        # Pool balance.
+        # Pool balance: Σ flow + unassigned - Σ released into the pool = fixed.
+        pool_rows = []
         for p in range(comp.n_pools):
             row = solver.Constraint(float(comp.pool_fixed[p]), float(comp.pool_fixed[p]))
             for a in range(comp.arc_ptr[p], comp.arc_ptr[p + 1]):
                 row.SetCoefficient(self.flow[a], 1.0)
             row.SetCoefficient(self.unassigned[p], 1.0)
+            pool_rows.append(row)
         for h in range(comp.n_held):
-            # Coefficient -1 in the balance row of its pool.
-            solver.constraints()[int(comp.held_pool[h])].SetCoefficient(self.released[h], -1.0)
+            pool_rows[int(comp.held_pool[h])].SetCoefficient(self.released[h], -1.0)
 
-        # Officer load and count rows: load_i - A_i * U <= 0.
+        # Officer loads: load_o = fixed_o + Σ movable terms, as a variable, so that the peak and
+        # balance rows refer to it with one coefficient instead of restating every term.
         fixed_load = comp.base_hours.copy()
         np.add.at(fixed_load, comp.held_officer, comp.held_count * comp.held_effort)
         fixed_count = comp.base_count.astype(np.float64)
         np.add.at(fixed_count, comp.held_officer, comp.held_count)
-        self.fixed_load = fixed_load
-        self.load_rows: list[pywraplp.Constraint | None] = []
+        self.load: list[pywraplp.Variable | None] = []
+        load_rows: list[pywraplp.Constraint | None] = []
         count_rows: list[pywraplp.Constraint | None] = []
         for o in range(comp.n_officers):
             if comp.measured[o]:
-                row = solver.Constraint(-inf, -float(fixed_load[o]))
-                row.SetCoefficient(self.peak, -float(comp.available[o]))
-                self.load_rows.append(row)
+                var = solver.NumVar(0.0, inf, "")
+                row = solver.Constraint(float(fixed_load[o]), float(fixed_load[o]))
+                row.SetCoefficient(var, 1.0)  # load - Σ terms = fixed
+                peak_row = solver.Constraint(-inf, 0.0)
+                peak_row.SetCoefficient(var, 1.0)
+                peak_row.SetCoefficient(self.peak, -float(comp.available[o]))
+                self.load.append(var)
+                load_rows.append(row)
             else:
-                self.load_rows.append(None)
+                self.load.append(None)
+                load_rows.append(None)
             if comp.cap[o] != NO_CAP:
                 count_rows.append(solver.Constraint(-inf, float(comp.cap[o] - fixed_count[o])))
             else:
                 count_rows.append(None)
-        # Movable part of each officer's load, kept to restate it in the balance rows.
-        self.load_terms: list[list[tuple[pywraplp.Variable, float]]] = [
-            [] for _ in range(comp.n_officers)
-        ]
         for h in range(comp.n_held):
             o = int(comp.held_officer[h])
-            lrow = self.load_rows[o]
+            lrow = load_rows[o]
             if lrow is not None:
-                lrow.SetCoefficient(self.released[h], -float(comp.held_effort[h]))
-                self.load_terms[o].append((self.released[h], -float(comp.held_effort[h])))
+                lrow.SetCoefficient(self.released[h], float(comp.held_effort[h]))
             crow = count_rows[o]
             if crow is not None:
                 crow.SetCoefficient(self.released[h], -1.0)
         cost = comp.pool_cost[comp.arc_pool]
         for a in range(comp.n_arcs):
             o = int(comp.arc_officer[a])
-            lrow = self.load_rows[o]
+            lrow = load_rows[o]
             if lrow is not None:
-                lrow.SetCoefficient(self.flow[a], float(cost[a]))
-                self.load_terms[o].append((self.flow[a], float(cost[a])))
+                lrow.SetCoefficient(self.flow[a], -float(cost[a]))
             crow = count_rows[o]
             if crow is not None:
                 crow.SetCoefficient(self.flow[a], 1.0)
@@ -114,6 +117,11 @@ class ComponentLP:
                 budget.SetCoefficient(var, 1.0)
 
     def _solve(self) -> bool:
+        left = self.deadline - time.perf_counter()
+        if left <= 0:
+            return False
+        if left != float("inf"):
+            self.solver.SetTimeLimit(max(1, int(left * 1000)))
         status = self.solver.Solve()
         return bool(status == pywraplp.Solver.OPTIMAL)
 
@@ -127,9 +135,10 @@ class ComponentLP:
         else:
             objective.SetMinimization()
 
-    def solve(self, levels: int = 4) -> LPResult:
-        """Solve levels 1..`levels` (2 gives the bound only)."""
+    def solve(self, levels: int = 4, deadline: float = float("inf")) -> LPResult:
+        """Solve levels 1..`levels` (2 gives the bound only) by `deadline` (time.perf_counter())."""
         solver, comp = self.solver, self.comp
+        self.deadline = deadline
         solved = 0
         assigned = float(comp.pool_size.sum())
         if comp.capped:
@@ -156,17 +165,17 @@ class ComponentLP:
         fixed_peak = peak * (1 + _LEVEL_SLACK) + 1e-12
         self.peak.SetBounds(0.0, fixed_peak)
         excess: list[pywraplp.Variable] = []
-        for o in range(comp.n_officers):
-            if self.load_rows[o] is None:
+        for o, load in enumerate(self.load):
+            if load is None:
                 continue
             for level in BALANCE_LEVELS:
                 s = solver.NumVar(0.0, solver.infinity(), "")
                 excess.append(s)
-                # s >= load_o - level * peak * A_o  <=>  load_o - s <= level * peak * A_o
-                bound = level * fixed_peak * float(comp.available[o]) - float(self.fixed_load[o])
-                link = solver.Constraint(-solver.infinity(), bound)
-                for var, coef in self.load_terms[o]:
-                    link.SetCoefficient(var, coef)
+                # s >= load_o - level * peak * A_o
+                link = solver.Constraint(
+                    -solver.infinity(), level * fixed_peak * float(comp.available[o])
+                )
+                link.SetCoefficient(load, 1.0)
                 link.SetCoefficient(s, -1.0)
         self._objective([(s, 1.0) for s in excess], maximize=False)
         if not self._solve():
@@ -197,6 +206,8 @@ class ComponentLP:
         )
 
 
-def lp_bound(comp: Component, max_moves: float | None = None, time_limit: float = 60.0) -> LPResult:
+def lp_bound(
+    comp: Component, max_moves: float | None = None, deadline: float = float("inf")
+) -> LPResult:
     """Levels 1–2 only: the proven lower bound on the peak utilization of this component."""
-    return ComponentLP(comp, max_moves, time_limit).solve(levels=2)
+    return ComponentLP(comp, max_moves).solve(levels=2, deadline=deadline)

@@ -120,11 +120,19 @@ def _solve_exact(
 ) -> _ComponentResult:
     start = time.perf_counter()
     deadline = start + seconds
-    lp = ComponentLP(comp, max_moves, time_limit=max(1.0, seconds * 0.2)).solve(levels=2)
-    warm = greedy(comp)
-    if max_moves is not None and int(warm.released.sum()) > max_moves:
-        warm = _within_budget(comp, warm, max_moves)
-    warm = local_search(comp, warm, start + seconds * 0.1, max_moves, floor=lp.peak)
+    # The LP gives the bound and, rounded and polished, a warm start that is usually within a
+    # few cases of optimal; greedy is the fallback when the LP runs out of time.
+    lp = ComponentLP(comp, max_moves).solve(levels=4, deadline=start + seconds * 0.3)
+    lp_peak = lp.peak if lp.levels_solved >= 2 else None
+    candidates = [_budgeted(comp, greedy(comp), max_moves)]
+    if lp.levels_solved >= 1:
+        target = round(comp.pool_size.sum() - lp.assigned)
+        candidates.append(round_state(comp, lp.released, lp.flow, target))
+    polish_until = start + seconds * 0.4
+    polished = [
+        local_search(comp, c, polish_until, max_moves, floor=lp_peak or 0.0) for c in candidates
+    ]
+    warm = min(polished, key=lambda st: (int(st.unassigned.sum()), evaluate(comp, st).peak))
     model = ComponentCPSAT(
         comp,
         max_moves=max_moves,
@@ -134,14 +142,20 @@ def _solve_exact(
         if log.isEnabledFor(logging.DEBUG)
         else None,
     )
-    result = model.solve(warm, deadline, lp.peak if lp.levels_solved >= 2 else None)
+    result = model.solve(warm, deadline, lp_peak)
     state = result.state
     cancel_round_trips(comp, state)
     status = result.status
     if time.perf_counter() >= deadline and status != "optimal":
         status = "time_limit"
-    bound = max(lp.peak if lp.levels_solved >= 2 else 0.0, result.bound)
+    bound = max(lp_peak or 0.0, result.bound)
     return _ComponentResult(comp, state, "exact", status, bound, time.perf_counter() - start)
+
+
+def _budgeted(comp: Component, state: State, max_moves: int | None) -> State:
+    if max_moves is not None and int(state.released.sum()) > max_moves:
+        return _within_budget(comp, state, max_moves)
+    return state
 
 
 def _within_budget(comp: Component, state: State, max_moves: int) -> State:
@@ -159,7 +173,7 @@ def _within_budget(comp: Component, state: State, max_moves: int) -> State:
 
 def _solve_scale(comp: Component, seconds: float, max_moves: int | None) -> _ComponentResult:
     start = time.perf_counter()
-    lp = ComponentLP(comp, max_moves, time_limit=max(1.0, seconds * 0.7)).solve(levels=4)
+    lp = ComponentLP(comp, max_moves).solve(levels=4, deadline=start + seconds * 0.8)
     if lp.levels_solved >= 1:
         target = round(comp.pool_size.sum() - lp.assigned)
         state = round_state(comp, lp.released, lp.flow, target)

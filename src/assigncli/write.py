@@ -51,6 +51,7 @@ __all__ = [
 TABLE_SUFFIXES = (".csv", ".parquet", ".xlsx")
 EXCEL_MAX_ROWS = 1_048_576  # per worksheet, header row included
 
+_FORMULA_CHARS = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection guidance
 _FORMULA_START = r"^[=+\-@\t\r]"
 
 
@@ -118,13 +119,14 @@ def _table_format(path: Path) -> str:
 def neutralize_formulas(df: pl.DataFrame) -> pl.DataFrame:
     """Prefix ``'`` to string cells (and column names) a spreadsheet would run as formulas.
 
-    Only String columns are touched, and only those holding at least one such cell are rewritten,
-    so the usual table costs one vectorized scan per string column.
+    Only String columns are looked at, and only those holding at least one such cell are
+    rewritten; most columns are cleared by their min and max alone (see _may_hold_formulas).
     """
     strings = [name for name, dtype in df.schema.items() if dtype == pl.String()]
-    if strings:
-        hits = df.select(pl.col(strings).str.contains(_FORMULA_START).any()).row(0)
-        risky = [name for name, hit in zip(strings, hits, strict=True) if hit]
+    suspects = [name for name in strings if _may_hold_formulas(df[name])]
+    if suspects:
+        hits = df.select(pl.col(suspects).str.contains(_FORMULA_START).any()).row(0)
+        risky = [name for name, hit in zip(suspects, hits, strict=True) if hit]
         if risky:
             df = df.with_columns(
                 pl.when(pl.col(risky).str.contains(_FORMULA_START))
@@ -132,10 +134,24 @@ def neutralize_formulas(df: pl.DataFrame) -> pl.DataFrame:
                 .otherwise(pl.col(risky))
                 .name.keep()
             )
-    renames = {
-        name: "'" + name for name in df.columns if name[:1] in ("=", "+", "-", "@", "\t", "\r")
-    }
+    renames = {name: "'" + name for name in df.columns if name[:1] in _FORMULA_CHARS}
     return df.rename(renames) if renames else df
+
+
+def _may_hold_formulas(column: pl.Series) -> bool:
+    """False when no cell can start with a formula character, judged from min and max only.
+
+    Strings sort by code point, so every first character lies between those of the smallest and
+    largest string: ids like "C00042" or "000042" and reasons like "moved to ..." are cleared at
+    the cost of a min/max instead of a scan of millions of rows (which costs as much as the
+    write itself). An empty smallest string says nothing about the others: scan then.
+    """
+    lowest, highest = column.min(), column.max()
+    if not isinstance(lowest, str) or not isinstance(highest, str):
+        return False  # only nulls
+    if not lowest:
+        return True
+    return any(lowest[0] <= char <= highest[0] for char in _FORMULA_CHARS)
 
 
 def _for_spreadsheet(df: pl.DataFrame) -> pl.DataFrame:

@@ -1,0 +1,217 @@
+"""Benchmarks: `assign plan` on generated instances, side by side with baselines, as ratios.
+
+Protocol (sizes, seeds, limits, workers) is in bench/README.md. Each plan runs in a fresh process
+(`assign plan --json`), so time and peak memory are those of one real run; every plan passes the
+independent checker inside that run (the `check` phase) or the run fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+DATA = ROOT / "data"
+RESULTS = ROOT / "results"
+ASSIGN = Path(sys.executable).parent / "assign"
+
+
+@dataclass(frozen=True)
+class Size:
+    cases: int
+    officers: int
+    offices: int
+    time_limit: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.cases // 1000}k" if self.cases < 1_000_000 else f"{self.cases / 1e6:g}M"
+
+
+# Issue 2's instances: a few thousand cases, tens of officers (the exact path's home ground).
+QUICK = [Size(1_000, 12, 3, 20), Size(5_000, 50, 3, 30), Size(20_000, 160, 5, 30)]
+# Issue 3's scaling series: ~1,250 cases per officer as on the national docket.
+SCALE = [
+    Size(10_000, 40, 3, 30),
+    Size(100_000, 80, 10, 60),
+    Size(1_000_000, 800, 25, 60),
+    Size(7_500_000, 6_000, 25, 60),
+]
+SEED = 11
+
+
+def dataset(size: Size) -> tuple[Path, Path]:
+    folder = DATA / f"{size.name}-{size.officers}-{size.offices}-s{SEED}"
+    roster, cases = folder / "roster.parquet", folder / "cases.parquet"
+    if not cases.exists():
+        subprocess.run(
+            [
+                str(ASSIGN),
+                "generate",
+                "--out-dir",
+                str(folder),
+                "--cases",
+                str(size.cases),
+                "--officers",
+                str(size.officers),
+                "--offices",
+                str(size.offices),
+                "--seed",
+                str(SEED),
+                "--quiet",
+            ],
+            check=True,
+        )
+    return roster, cases
+
+
+def run_plan(
+    roster: Path, cases: Path, solver: str, time_limit: float, workers: int
+) -> dict[str, object]:
+    out = roster.parent / f"plan-{solver}.parquet"
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [
+            str(ASSIGN),
+            "plan",
+            str(roster),
+            str(cases),
+            "--out",
+            str(out),
+            "--solver",
+            solver,
+            "--time-limit",
+            str(time_limit),
+            "--workers",
+            str(workers),
+            "--seed",
+            str(SEED),
+            "--json",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"assign plan failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    summary: dict[str, object] = json.loads(proc.stdout)
+    summary["wall"] = wall
+    return summary
+
+
+IO_FLOOR = """
+import sys, time, polars as pl
+t = time.perf_counter()
+roster = pl.read_parquet(sys.argv[1]); cases = pl.read_parquet(sys.argv[2])
+plan = cases.select("case_id", pl.col("current_officer_id").alias("officer_id"),
+    pl.col("current_officer_id").alias("previous_officer_id"), pl.lit(False).alias("moved"),
+    pl.lit(1.0).alias("effort_hours"), "locked", pl.lit("kept").alias("reason"))
+plan.write_parquet(sys.argv[3])
+print(time.perf_counter() - t)
+"""
+
+
+def io_floor(roster: Path, cases: Path) -> float:
+    """Read both inputs and write a plan of the same size with polars and nothing else."""
+    out = roster.parent / "floor.parquet"
+    proc = subprocess.run(
+        [sys.executable, "-c", IO_FLOOR, str(roster), str(cases), str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(proc.stdout.strip())
+
+
+GREEDY = """
+import sys, json
+from pathlib import Path
+from assigncli.config import default_config
+from assigncli.validate import load_inputs
+from assigncli.effort import estimate_effort
+from assigncli.problem import build_problem
+from assigncli.component import build_component, evaluate
+from assigncli.heuristics import greedy
+cfg = default_config()
+inputs = load_inputs(Path(sys.argv[1]), Path(sys.argv[2]), cfg)
+problem = build_problem(inputs.roster, estimate_effort(inputs.cases, cfg), cfg)
+peak = 0.0
+for part in problem.components():
+    comp = build_component(problem, part)
+    peak = max(peak, evaluate(comp, greedy(comp)).peak)
+print(json.dumps({"peak": peak}))
+"""
+
+
+def greedy_peak(roster: Path, cases: Path) -> float:
+    """Longest-effort-first to the least-utilized eligible officer, cases kept where they are."""
+    proc = subprocess.run(
+        [sys.executable, "-c", GREEDY, str(roster), str(cases)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return float(json.loads(proc.stdout)["peak"])
+
+
+def phases(summary: dict[str, object]) -> str:
+    items = summary.get("phases", [])
+    assert isinstance(items, list)
+    return ", ".join(f"{p['phase']} {p['seconds']:.1f}s/{p['peak_mb']:.0f}MB" for p in items)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="issue-2 sizes only (1k, 5k, 20k)")
+    parser.add_argument("--max-cases", type=int, default=None, help="skip sizes above this")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    sizes = QUICK if args.quick else QUICK + SCALE
+    if args.max_cases:
+        sizes = [s for s in sizes if s.cases <= args.max_cases]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"# assign plan benchmark — {time.strftime('%Y-%m-%d %H:%M')}",
+        "",
+        f"Machine: {platform.machine()}, {platform.python_version()}, workers={args.workers}, seed={SEED}."
+        " Gap = (highest utilization − proven LP bound) / bound. Ratios > 1 mean the baseline is worse.",
+        "",
+        "| size | officers | offices | path | status | wall s | peak MB | gap | exact gap | greedy peak / plan peak | plan / I/O floor | phases |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size in sizes:
+        roster, cases = dataset(size)
+        auto = run_plan(roster, cases, "auto", size.time_limit, args.workers)
+        cert = auto["certificate"]
+        assert isinstance(cert, dict)
+        exact_gap = "–"
+        if size.cases <= 100_000:
+            exact = run_plan(roster, cases, "exact", size.time_limit, args.workers)
+            exact_cert = exact["certificate"]
+            assert isinstance(exact_cert, dict)
+            exact_gap = f"{exact_cert['gap']:.3%} ({exact['wall']:.0f}s)"
+        floor = io_floor(roster, cases)
+        greedy = greedy_peak(roster, cases)
+        peak_mb = max(p["peak_mb"] for p in auto["phases"])  # type: ignore[union-attr]
+        line = (
+            f"| {size.name} | {size.officers} | {size.offices} | {cert['method']} | {cert['status']} "
+            f"| {auto['wall']:.1f} | {peak_mb:.0f} | {cert['gap']:.3%} | {exact_gap} "
+            f"| {greedy / cert['objective']:.3f} | {auto['wall'] / floor:.1f}× | {phases(auto)} |"
+        )
+        print(line, flush=True)
+        lines.append(line)
+    report = "\n".join(lines) + "\n"
+    (RESULTS / "latest.md").write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()
