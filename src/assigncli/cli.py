@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -19,6 +19,9 @@ from rich.table import Table
 from assigncli import __version__
 from assigncli.config import load_config
 from assigncli.errors import EXIT_INPUT, EXIT_INTERNAL, AssignError, InputError, Problem, UsageError
+
+if TYPE_CHECKING:
+    from assigncli.compare import Comparison
 
 app = typer.Typer(
     name="assign",
@@ -53,6 +56,10 @@ VerboseOpt = Annotated[
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (solver and generator).")]
 TimeLimitOpt = Annotated[
     float, typer.Option("--time-limit", min=0.1, help="Hard limit on solving time, in seconds.")
+]
+ReportOpt = Annotated[
+    Path | None,
+    typer.Option("--report", help="Also write a self-contained HTML report (.html) here."),
 ]
 
 
@@ -164,6 +171,7 @@ def plan(
             "--max-moves", min=0, help="Budget of discretionary moves (forced moves do not count)."
         ),
     ] = None,
+    report: ReportOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -179,6 +187,7 @@ def plan(
         if solver not in ("auto", "exact", "scale"):
             raise UsageError(f"--solver must be auto, exact or scale, not {solver!r}")
         paths = output_paths(out)  # rejects unknown extensions before any work
+        _check_report_path(report, [paths.plan, paths.officers, paths.manifest])
         cfg = load_config(config)
         options = SolveOptions(
             solver=_solver(solver),
@@ -204,6 +213,8 @@ def plan(
                     "officers": str(paths.officers),
                     "manifest": str(paths.manifest),
                 }
+                if report is not None:
+                    files["report"] = str(report)
                 hashes = {"roster": file_sha256(roster), "cases": file_sha256(cases)}
                 run = replace(run, phases=tuple(clock.phases))
                 info = manifest(run, hashes, files)
@@ -212,6 +223,12 @@ def plan(
                     (paths.officers, lambda p: write_table(run.officers, p)),
                     (paths.manifest, lambda p: write_json(info, p)),
                 ]
+                if report is not None:
+                    from assigncli.report import html_writer, plan_report_html
+
+                    status.update("[bold]report[/bold]")
+                    writers.append((report, html_writer(plan_report_html(run))))
+                    report.parent.mkdir(parents=True, exist_ok=True)
                 paths.plan.parent.mkdir(parents=True, exist_ok=True)
                 write_all(writers)
         run = replace(run, phases=tuple(clock.phases))
@@ -391,6 +408,120 @@ def generate(
             ui.emit_json({"status": "ok", "roster": str(roster_path), "cases": str(cases_path)})
         else:
             ui.err.print(f"wrote {roster_path} and {cases_path}")
+
+
+# -- compare ----------------------------------------------------------------------------------
+
+
+def _check_report_path(report: Path | None, others: list[Path]) -> None:
+    """A report must be .html and must not overwrite another output of the same run."""
+    if report is None:
+        return
+    if report.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"--report must name an .html file, not {str(report)!r}")
+    if any(report.resolve() == other.resolve() for other in others):
+        raise UsageError(f"--report {report} would overwrite another output of this run")
+
+
+@app.command()
+def compare(
+    roster: Annotated[Path, typer.Argument(help="Officer roster (.parquet, .csv, .xlsx).")],
+    cases: Annotated[Path, typer.Argument(help="Case list (.parquet, .csv, .xlsx).")],
+    report: ReportOpt = None,
+    config: ConfigOpt = None,
+    time_limit: TimeLimitOpt = 30.0,
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Effort-weighted plan against naive assignment (status quo, round-robin, equal count,
+    arbitrary, greedy by effort), side by side; --report writes the HTML report."""
+    from assigncli.compare import run_compare
+    from assigncli.pipeline import PhaseClock
+    from assigncli.solve import SolveOptions
+    from assigncli.write import write_all
+
+    ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
+    with failures(ui):
+        _check_report_path(report, [])
+        cfg = load_config(config)
+        options = SolveOptions(time_limit=time_limit, seed=seed)
+        with ui.err.status("starting", spinner="dots") as status:
+            clock = PhaseClock(on_start=lambda name: status.update(f"[bold]{name}[/bold]"))
+            comparison = run_compare(
+                roster,
+                cases,
+                cfg,
+                options,
+                clock=clock,
+                progress=lambda msg: status.update(f"solve: {msg}"),
+            )
+            files: dict[str, str] = {}
+            if report is not None:
+                from assigncli.report import compare_report_html, html_writer
+
+                with clock.phase("report"):
+                    text = compare_report_html(comparison)
+                    report.parent.mkdir(parents=True, exist_ok=True)
+                    write_all([(report, html_writer(text))])
+                files["report"] = str(report)
+        ui.problems(comparison.run.warnings)
+        if verbose:
+            _phase_table(ui, clock.phases)
+        if json_out:
+            ui.emit_json(
+                {
+                    "status": "ok",
+                    **comparison.to_dict(),
+                    "files": files,
+                    "warnings": [p.to_dict() for p in comparison.run.warnings],
+                    "phases": [p.to_dict() for p in clock.phases],
+                }
+            )
+        elif not quiet:
+            _render_comparison(comparison, files, Console())
+
+
+def _render_comparison(comparison: Comparison, files: dict[str, str], console: Console) -> None:
+    from rich import box
+    from rich.panel import Panel
+
+    from assigncli.metrics import METRICS
+
+    table = Table(
+        title="Optimized plan against naive assignment",
+        title_justify="left",
+        caption="* best in the row, among plans that keep every rule",
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    table.add_column("metric", justify="left", no_wrap=True)
+    for p in comparison.plans:
+        table.add_column(
+            p.label, justify="right", style="bold" if p.kind == "optimized" else "", min_width=6
+        )
+    for spec in METRICS:
+        best = set(comparison.best(spec))
+        cells = []
+        for p in comparison.plans:
+            text = spec.format(comparison.value(p.name, spec.key), unit=False, compact=True)
+            cells.append(f"[green]*{text}[/green]" if p.name in best else text)
+        table.add_row(spec.label, *cells)
+    cert = comparison.run.solution.certificate
+    gap = "∞" if cert.gap == float("inf") else f"{cert.gap:.2%}"
+    notes = [
+        f"optimized: status [bold]{cert.status}[/bold], highest utilization {cert.objective:.1%}, "
+        f"proven lower bound {cert.lower_bound:.1%} (gap {gap}), {cert.time_seconds:.1f} s",
+    ]
+    status_quo = comparison.plan("status_quo") if "status_quo" in comparison.names else None
+    if status_quo is not None and status_quo.evaluation.breaks:
+        breaks = ", ".join(f"{code} {n:,}" for code, n in status_quo.evaluation.breaks.items())
+        notes.append(f"status quo breaks rules (kept and counted): {breaks}")
+    notes += [f"{name}: {path}" for name, path in files.items()]
+    console.print(table)
+    console.print(Panel("\n".join(notes), expand=False))
 
 
 def main() -> None:

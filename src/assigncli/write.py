@@ -37,8 +37,10 @@ from assigncli.contract import LIST_SEPARATOR
 from assigncli.errors import OutputError
 
 __all__ = [
+    "EXCEL_MAX_ROWS",
     "TABLE_SUFFIXES",
     "OutputPaths",
+    "Writer",
     "ensure_writable",
     "file_sha256",
     "neutralize_formulas",
