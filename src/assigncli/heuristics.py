@@ -333,36 +333,66 @@ def local_search(
         _, kind, src, target = best
         if kind == "return":
             j = int(comp.held_officer[src])
-            cost = float(comp.pool_cost[comp.arc_pool[target]])
+            lose = float(comp.pool_cost[comp.arc_pool[target]])
             gain = float(comp.held_effort[src])
-            state.flow[target] -= 1
-            state.released[src] -= 1
-            moves_left += 1
-            load[i] -= cost
-            load[j] += gain
-            room[i] += 1
-            room[j] -= 1
-            util[i] = load[i] / safe_avail[i]
-            util[j] = load[j] / safe_avail[j]
-            continue
-        j = int(comp.arc_officer[target])
-        p = int(comp.arc_pool[target])
-        if kind == "arc":
-            state.flow[src] -= 1
-            lose = float(comp.pool_cost[p])
+            limit = min(int(state.flow[target]), int(state.released[src]))
         else:
-            state.released[src] += 1
-            moves_left -= 1
-            lose = float(comp.held_effort[src])
-        state.flow[target] += 1
-        load[i] -= lose
-        load[j] += float(comp.pool_cost[p])
-        room[i] += 1
-        room[j] -= 1
+            j = int(comp.arc_officer[target])
+            gain = float(comp.pool_cost[comp.arc_pool[target]])
+            if kind == "arc":
+                lose = gain
+                limit = int(state.flow[src])
+            else:
+                lose = float(comp.held_effort[src])
+                limit = int(comp.held_count[src] - state.released[src])
+                limit = int(min(limit, moves_left))
+        if j != i:
+            limit = int(min(limit, room[j]))
+        # Move as many cases at once as bring the two officers level (at least one): with
+        # thousands of identical cases per class, single steps would take far too long.
+        step = _level_count(
+            load[i], safe_avail[i], lose, load[j], safe_avail[j], gain, limit, j == i
+        )
+        if kind == "return":
+            state.flow[target] -= step
+            state.released[src] -= step
+            moves_left += step
+        else:
+            if kind == "arc":
+                state.flow[src] -= step
+            else:
+                state.released[src] += step
+                moves_left -= step
+            state.flow[target] += step
+        load[i] -= lose * step
+        load[j] += gain * step
+        room[i] += step
+        room[j] -= step
         util[i] = load[i] / safe_avail[i]
         util[j] = load[j] / safe_avail[j]
     cancel_round_trips(comp, state)
     return state
+
+
+def _level_count(
+    load_i: float,
+    avail_i: float,
+    lose: float,
+    load_j: float,
+    avail_j: float,
+    gain: float,
+    limit: int,
+    same: bool,
+) -> int:
+    """How many cases to move from i to j so that i ends no lower than j (at least one)."""
+    if same or limit <= 1:
+        return max(1, min(limit, 1))
+    # (load_i - k·lose)/avail_i >= (load_j + k·gain)/avail_j
+    denominator = lose * avail_j + gain * avail_i
+    if denominator <= 0:
+        return 1
+    k = int((load_i * avail_j - load_j * avail_i) / denominator)
+    return max(1, min(k, limit))
 
 
 def _best_target(

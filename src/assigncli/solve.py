@@ -37,6 +37,11 @@ SolverChoice = Literal["auto", "exact", "scale"]
 # (pool→officer arcs plus held classes). Above it, CP-SAT rarely closes the gap in time, while the
 # LP path is within a fraction of a percent of the bound.
 EXACT_SIZE_LIMIT = 20_000
+# ... and at most this many cases: CP-SAT's search degrades with integer class counts in the
+# thousands, where rounding the LP is already within a case or two of the optimum.
+EXACT_CASE_LIMIT = 50_000
+# Every component gets at least this much time (or what is left), however small its share.
+MIN_COMPONENT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -132,7 +137,7 @@ def _solve_exact(
     polished = [
         local_search(comp, c, polish_until, max_moves, floor=lp_peak or 0.0) for c in candidates
     ]
-    warm = min(polished, key=lambda st: (int(st.unassigned.sum()), evaluate(comp, st).peak))
+    warm = min(polished, key=lambda st: _rank(comp, st))
     model = ComponentCPSAT(
         comp,
         max_moves=max_moves,
@@ -150,6 +155,11 @@ def _solve_exact(
         status = "time_limit"
     bound = max(lp_peak or 0.0, result.bound)
     return _ComponentResult(comp, state, "exact", status, bound, time.perf_counter() - start)
+
+
+def _rank(comp: Component, state: State) -> tuple[int, float]:
+    """Level 1 then level 2: fewer unassigned cases first, then the lower peak."""
+    return int(state.unassigned.sum()), evaluate(comp, state).peak
 
 
 def _budgeted(comp: Component, state: State, max_moves: int | None) -> State:
@@ -183,6 +193,14 @@ def _solve_scale(comp: Component, seconds: float, max_moves: int | None) -> _Com
     polished = local_search(comp, state, start + seconds, max_moves, floor=bound)
     if evaluate(comp, polished).peak <= evaluate(comp, state).peak:
         state = polished
+    if lp.levels_solved < 4:
+        # The LP ran out of time: greedy, polished, may well be the better plan.
+        fallback = _budgeted(comp, greedy(comp), max_moves)
+        fallback = local_search(
+            comp, fallback, time.perf_counter() + seconds * 0.2, max_moves, bound
+        )
+        if _rank(comp, fallback) < _rank(comp, state):
+            state = fallback
     status = "feasible" if lp.levels_solved >= 2 else "time_limit"
     if bound > 0 and evaluate(comp, state).peak <= bound * (1 + 1e-9):
         status = "optimal"
@@ -200,7 +218,9 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
 
     def method_of(comp: Component) -> str:
         if options.solver == "auto":
-            return "exact" if comp.size <= options.exact_size_limit else "scale"
+            cases = int(comp.pool_size.sum() + comp.held_count.sum())
+            small = comp.size <= options.exact_size_limit and cases <= EXACT_CASE_LIMIT
+            return "exact" if small else "scale"
         return options.solver
 
     # With one component, CP-SAT gets every worker; with several, components run side by side.
@@ -213,7 +233,7 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
         remaining = max(0.1, options.time_limit - elapsed)
         # A component's share of the time grows with its size; parallel runs share the wall clock.
         share = min(1.0, parallel * max(1, comp.size) / total_size) if len(comps) > 1 else 1.0
-        seconds = max(0.1, min(remaining, options.time_limit * share) * 0.95)
+        seconds = min(remaining, max(MIN_COMPONENT_SECONDS, options.time_limit * share)) * 0.95
         if method_of(comp) == "exact":
             result = _solve_exact(comp, seconds, options, budgets[k], inner_workers)
         else:
