@@ -12,8 +12,13 @@ import numpy as np
 import polars as pl
 
 from assigncli.config import Config
+from assigncli.contract import CASES_OPTIONAL, CASES_REQUIRED, ROSTER_OPTIONAL, ROSTER_REQUIRED
 
 SKILLS = ("national_security", "gps_monitoring", "lang:es")
+
+# The validated (normalized) dtypes, exactly as the data contract states them.
+ROSTER_SCHEMA = {**ROSTER_REQUIRED, **ROSTER_OPTIONAL}
+CASES_SCHEMA = {**CASES_REQUIRED, **CASES_OPTIONAL}
 
 
 @dataclass(frozen=True)
@@ -66,15 +71,7 @@ def random_instance(
             "max_cases": pl.Series(max_cases, dtype=pl.Int64),
             "active": active,
         },
-        schema={
-            "officer_id": pl.String,
-            "office": pl.List(pl.String),
-            "capacity_hours": pl.Float64,
-            "skills": pl.List(pl.String),
-            "unavailable_days": pl.Float64,
-            "max_cases": pl.Int64,
-            "active": pl.Boolean,
-        },
+        schema=ROSTER_SCHEMA,
     )
     case_office = rng.integers(0, n_offices, n_cases)
     current = []
@@ -101,13 +98,6 @@ def random_instance(
             "required_skills": req,
             "effort_hours": effort,
         },
-        schema={
-            "case_id": pl.String,
-            "office": pl.String,
-            "current_officer_id": pl.String,
-            "locked": pl.Boolean,
-            "required_skills": pl.List(pl.String),
-            "effort_hours": pl.Float64,
-        },
+        schema=CASES_SCHEMA,
     )
     return Instance(roster, cases, Config(handoff_hours=handoff))

@@ -26,30 +26,12 @@ from assigncli.generate import write_dataset
 from assigncli.metrics import RULE_CODES
 from assigncli.problem import Problem, build_problem
 from assigncli.validate import load_inputs
-from tests.instances import Instance, random_instance
+from tests.instances import CASES_SCHEMA, ROSTER_SCHEMA, Instance, random_instance
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 LAWFUL = tuple(name for name in BASELINES if name != "status_quo")
 # What the status quo may break: today's assignment, kept and counted.
 STATUS_QUO_CODES = {*RULE_CODES, "max_cases_exceeded"}
-
-ROSTER_SCHEMA = {
-    "officer_id": pl.String,
-    "office": pl.List(pl.String),
-    "capacity_hours": pl.Float64,
-    "skills": pl.List(pl.String),
-    "unavailable_days": pl.Float64,
-    "max_cases": pl.Int64,
-    "active": pl.Boolean,
-}
-CASES_SCHEMA = {
-    "case_id": pl.String,
-    "office": pl.String,
-    "current_officer_id": pl.String,
-    "locked": pl.Boolean,
-    "required_skills": pl.List(pl.String),
-    "effort_hours": pl.Float64,
-}
 
 
 def roster(rows: list[dict[str, object]]) -> pl.DataFrame:

@@ -14,27 +14,9 @@ from hypothesis import strategies as st
 from assigncli.check import CheckReport, assert_valid, check_plan, officer_summary
 from assigncli.config import Config
 from assigncli.contract import OFFICER_SUMMARY_COLUMNS, PLAN_COLUMNS
-from tests.instances import random_instance
+from tests.instances import CASES_SCHEMA, ROSTER_SCHEMA, random_instance
 
 CONFIG = Config(cycle_days=28.0, handoff_hours=1.5)
-
-ROSTER_SCHEMA = {
-    "officer_id": pl.String,
-    "office": pl.List(pl.String),
-    "capacity_hours": pl.Float64,
-    "skills": pl.List(pl.String),
-    "unavailable_days": pl.Float64,
-    "max_cases": pl.Int64,
-    "active": pl.Boolean,
-}
-CASES_SCHEMA = {
-    "case_id": pl.String,
-    "office": pl.String,
-    "current_officer_id": pl.String,
-    "locked": pl.Boolean,
-    "required_skills": pl.List(pl.String),
-    "effort_hours": pl.Float64,
-}
 
 
 def make_roster(**overrides: dict[str, object]) -> pl.DataFrame:

@@ -14,7 +14,7 @@ from assigncli.config import Config
 from assigncli.contract import PLAN_COLUMNS
 from assigncli.metrics import METRICS, evaluate_plan, gini, rule_breaks
 from assigncli.problem import build_problem
-from tests.instances import random_instance
+from tests.instances import CASES_SCHEMA, ROSTER_SCHEMA, random_instance
 
 CONFIG = Config(cycle_days=28.0, handoff_hours=2.0)
 
@@ -31,15 +31,7 @@ def roster() -> pl.DataFrame:
             "max_cases": [None, 1, None, None],
             "active": [True, True, True, False],
         },
-        schema={
-            "officer_id": pl.String,
-            "office": pl.List(pl.String),
-            "capacity_hours": pl.Float64,
-            "skills": pl.List(pl.String),
-            "unavailable_days": pl.Float64,
-            "max_cases": pl.Int64,
-            "active": pl.Boolean,
-        },
+        schema=ROSTER_SCHEMA,
     )
 
 
@@ -53,14 +45,7 @@ def cases() -> pl.DataFrame:
             "required_skills": [[]] * 6,
             "effort_hours": [30.0, 20.0, 10.0, 4.0, 5.0, 6.0],
         },
-        schema={
-            "case_id": pl.String,
-            "office": pl.String,
-            "current_officer_id": pl.String,
-            "locked": pl.Boolean,
-            "required_skills": pl.List(pl.String),
-            "effort_hours": pl.Float64,
-        },
+        schema=CASES_SCHEMA,
     )
 
 

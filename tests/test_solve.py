@@ -12,7 +12,7 @@ from assigncli.config import Config
 from assigncli.plan import build_plan
 from assigncli.problem import build_problem
 from assigncli.solve import Solution, SolveOptions, solve
-from tests.instances import Instance, random_instance
+from tests.instances import CASES_SCHEMA, ROSTER_SCHEMA, Instance, random_instance
 from tests.oracles import brute_force, flatten, per_case_lp_bound
 
 SOLVERS = ("exact", "scale")
@@ -31,15 +31,7 @@ def roster(rows: list[dict[str, object]]) -> pl.DataFrame:
     defaults = {"skills": [], "unavailable_days": 0.0, "max_cases": None, "active": True}
     return pl.DataFrame(
         [{**defaults, **r} for r in rows],
-        schema={
-            "officer_id": pl.String,
-            "office": pl.List(pl.String),
-            "capacity_hours": pl.Float64,
-            "skills": pl.List(pl.String),
-            "unavailable_days": pl.Float64,
-            "max_cases": pl.Int64,
-            "active": pl.Boolean,
-        },
+        schema=ROSTER_SCHEMA,
     )
 
 
@@ -47,14 +39,7 @@ def cases(rows: list[dict[str, object]]) -> pl.DataFrame:
     defaults = {"current_officer_id": None, "locked": False, "required_skills": []}
     return pl.DataFrame(
         [{**defaults, **r} for r in rows],
-        schema={
-            "case_id": pl.String,
-            "office": pl.String,
-            "current_officer_id": pl.String,
-            "locked": pl.Boolean,
-            "required_skills": pl.List(pl.String),
-            "effort_hours": pl.Float64,
-        },
+        schema=CASES_SCHEMA,
     )
 
 
