@@ -214,20 +214,3 @@ def evaluate(comp: Component, state: State) -> Evaluation:
         moves=int(state.released.sum()),
         unassigned=int(state.unassigned.sum()),
     )
-
-
-def check_state(comp: Component, state: State) -> list[str]:
-    """Internal consistency of a class-level state (the per-case checker is separate)."""
-    problems: list[str] = []
-    if (state.released < 0).any() or (state.released > comp.held_count).any():
-        problems.append("released outside [0, held count]")
-    if (state.flow < 0).any() or (state.unassigned < 0).any():
-        problems.append("negative flow or unassigned")
-    balance = comp.pool_outflow(state.flow) + state.unassigned - comp.pool_inflow(state.released)
-    if np.abs(balance).max(initial=0.0) > 1e-6:
-        problems.append("pool balance violated")
-    count = comp.counts(state.released, state.flow)
-    capped = comp.cap != NO_CAP
-    if (count[capped] > comp.cap[capped] + 1e-6).any():
-        problems.append("max_cases exceeded")
-    return problems

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from assigncli.component import Component, State, cancel_round_trips, evaluate
+from assigncli.component import Component, State, cancel_round_trips
 from assigncli.problem import NO_CAP, FloatArray, IntArray
 
 _EPS = 1e-9
@@ -421,9 +421,3 @@ def _best_target(
     if result < peak * (1 - 1e-12) and (best is None or result < best[0]):
         return (result, kind, src, int(targets[k]))
     return best
-
-
-def improve(comp: Component, state: State, seconds: float, max_moves: int | None = None) -> State:
-    """Local search with a time budget in seconds; returns the better of input and result."""
-    result = local_search(comp, state, time.perf_counter() + seconds, max_moves)
-    return result if evaluate(comp, result).peak <= evaluate(comp, state).peak else state

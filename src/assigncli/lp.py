@@ -204,10 +204,3 @@ class ComponentLP:
             unassigned=np.array([v.solution_value() if ok else 0.0 for v in self.unassigned]),
             levels_solved=solved,
         )
-
-
-def lp_bound(
-    comp: Component, max_moves: float | None = None, deadline: float = float("inf")
-) -> LPResult:
-    """Levels 1–2 only: the proven lower bound on the peak utilization of this component."""
-    return ComponentLP(comp, max_moves).solve(levels=2, deadline=deadline)

@@ -17,7 +17,6 @@ Connected components of the eligibility graph are independent subproblems.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,12 +105,6 @@ class Problem:
     def eligible(self, group: int) -> IntArray:
         return self.group_officers[self.group_ptr[group] : self.group_ptr[group + 1]]
 
-    def component_parts(self, component: int) -> ComponentIndex:
-        officers = np.flatnonzero(self.officer_component == component)
-        pools = np.flatnonzero(self.officer_component[self._pool_anchor()] == component)
-        held = np.flatnonzero(self.officer_component[self.held_officer] == component)
-        return ComponentIndex(officers, pools, held)
-
     def _pool_anchor(self) -> IntArray:
         """One eligible officer per pool (every pool has at least one): its component."""
         return self.group_officers[self.group_ptr[self.pool_group]]
@@ -135,9 +128,6 @@ class Problem:
                 continue
             parts.append(ComponentIndex(order_o[split_o[c] : split_o[c + 1]], pools, held))
         return parts
-
-    def total_cases(self) -> int:
-        return self.cases.height
 
 
 @dataclass(frozen=True)
@@ -440,8 +430,3 @@ def describe(problem: Problem) -> dict[str, int]:
         "components": problem.n_components,
         **{f"cases_{k}": int(counts.get(k, 0)) for k in (LOCKED, HELD, ORPHAN, NEW, UNASSIGNABLE)},
     }
-
-
-def officer_indices(problem: Problem, ids: Sequence[str]) -> list[int]:
-    lookup = {oid: i for i, oid in enumerate(problem.officer_ids)}
-    return [lookup[o] for o in ids]
