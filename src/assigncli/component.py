@@ -42,6 +42,7 @@ class Component:
     pool_cost: FloatArray
     pool_fixed: IntArray
     pool_size: IntArray  # fixed + every held case that could be released into it
+    pool_group: IntArray  # local eligibility group: pools of one group share their officers
     # arcs pool → eligible officer (local a), sorted by pool
     arc_pool: IntArray
     arc_officer: IntArray
@@ -58,6 +59,10 @@ class Component:
     @property
     def n_held(self) -> int:
         return len(self.held_officer)
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.pool_group.max()) + 1 if len(self.pool_group) else 0
 
     @property
     def n_arcs(self) -> int:
@@ -129,6 +134,7 @@ def build_component(problem: Problem, index: ComponentIndex) -> Component:
     local_pool[pools] = np.arange(len(pools))
 
     groups = problem.pool_group[pools]
+    _, local_group = np.unique(groups, return_inverse=True)
     starts, ends = problem.group_ptr[groups], problem.group_ptr[groups + 1]
     sizes = ends - starts
     arc_pool = np.repeat(np.arange(len(pools), dtype=np.int64), sizes)
@@ -161,6 +167,7 @@ def build_component(problem: Problem, index: ComponentIndex) -> Component:
         pool_cost=problem.pool_cost[pools],
         pool_fixed=problem.pool_fixed[pools],
         pool_size=pool_size,
+        pool_group=local_group.astype(np.int64),
         arc_pool=arc_pool,
         arc_officer=arc_officer.astype(np.int64),
         arc_ptr=arc_ptr,

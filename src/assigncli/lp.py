@@ -1,25 +1,34 @@
 """The grouped linear program of one component, solved level by level with GLOP.
 
-Because every case of a class is interchangeable, this LP is exactly the per-case LP relaxation
-(aggregating identical columns does not change its value), so its peak is a true lower bound on
+Every case of a class is interchangeable, so this LP is exactly the per-case LP relaxation
+(aggregating identical columns does not change its value), and its peak is a true lower bound on
 the highest utilization of any plan. Levels, in the design's priority order:
 
 1. assign as many cases as possible (only when case caps exist; a network flow, so integral);
 2. minimize the peak utilization U — its value is the certificate's lower bound;
 3. minimize the balance penalty with U fixed;
 4. minimize discretionary moves with U and the penalty fixed.
+
+Officers without a case cap are aggregated further, which is what keeps the model small at national
+scale. Such an officer only sees hours, so instead of one column per (pool, officer) it gets one per
+(eligibility group, officer): the hours it receives from the group. Each pool sends a count to "the
+uncapped officers of its group" as a whole, and the group's hours balance ties the two together.
+Any solution of this model splits back into per-pool counts with the same loads (each officer
+takes every pool in proportion to its hours), so the optimum is unchanged. Capped officers keep
+per-pool columns, because their case count depends on which pools they take.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from ortools.linear_solver import pywraplp
 
 from assigncli.component import BALANCE_LEVELS, Component
-from assigncli.problem import NO_CAP, FloatArray
+from assigncli.problem import NO_CAP, BoolArray, FloatArray, IntArray
 
 # The peak and penalty found by a level are relaxed by this much before the next level, so that
 # numerical noise never makes the next level infeasible.
@@ -32,13 +41,53 @@ class LPResult:
     assigned: float  # cases assigned (level 1)
     peak: float  # level 2: the lower bound on the highest utilization
     released: FloatArray
-    flow: FloatArray
+    flow: FloatArray  # per arc of the component, in cases
     unassigned: FloatArray
     levels_solved: int
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """How the component's arcs and pools map onto LP columns and rows."""
+
+    capped_arcs: IntArray  # arcs to capped officers: one count column each
+    edge_group: IntArray  # (group, uncapped officer) edges: one hours column each
+    edge_officer: IntArray
+    arc_edge: IntArray  # per arc: its edge, or -1 for arcs to capped officers
+    counted_pools: IntArray  # pools that need a count balance row (their group has capped officers)
+    shared_pools: IntArray  # counted pools whose group also has uncapped officers: a count column
+    pool_shared: BoolArray  # per pool: its group has uncapped officers
+
+
+def _columns(comp: Component) -> _Columns:
+    capped = comp.cap != NO_CAP
+    arc_capped = capped[comp.arc_officer]
+    n_off = max(1, comp.n_officers)
+    key = comp.pool_group[comp.arc_pool] * n_off + comp.arc_officer
+    free = ~arc_capped
+    edges, inverse = np.unique(key[free], return_inverse=True)
+    arc_edge = np.full(comp.n_arcs, -1, dtype=np.int64)
+    arc_edge[free] = inverse
+    edge_group = (edges // n_off).astype(np.int64)
+    group_shared = np.zeros(comp.n_groups, dtype=bool)
+    group_shared[edge_group] = True
+    group_capped = np.zeros(comp.n_groups, dtype=bool)
+    group_capped[comp.pool_group[comp.arc_pool[arc_capped]]] = True
+    pool_shared = group_shared[comp.pool_group]
+    counted = group_capped[comp.pool_group]
+    return _Columns(
+        capped_arcs=np.flatnonzero(arc_capped).astype(np.int64),
+        edge_group=edge_group,
+        edge_officer=(edges % n_off).astype(np.int64),
+        arc_edge=arc_edge,
+        counted_pools=np.flatnonzero(counted).astype(np.int64),
+        shared_pools=np.flatnonzero(counted & pool_shared).astype(np.int64),
+        pool_shared=pool_shared,
+    )
+
+
 class ComponentLP:
-    """Builds the LP once; each level changes the objective and adds one constraint."""
+    """Builds the LP once; each level changes the objective and adds constraints (GLOP resumes)."""
 
     def __init__(self, comp: Component, max_moves: float | None = None) -> None:
         self.comp = comp
@@ -48,24 +97,59 @@ class ComponentLP:
         self.solver = solver
         self.deadline = float("inf")
         inf = solver.infinity()
+        cols = self.cols = _columns(comp)
+        size = comp.pool_size.astype(np.float64)
+        cost = comp.pool_cost
+        group_hours = np.zeros(comp.n_groups)
+        np.add.at(group_hours, comp.pool_group, size * cost)
+
         self.released = [solver.NumVar(0.0, float(n), "") for n in comp.held_count]
-        self.flow = [solver.NumVar(0.0, float(comp.pool_size[p]), "") for p in comp.arc_pool]
-        self.unassigned = [
-            solver.NumVar(0.0, float(comp.pool_size[p]) if comp.capped else 0.0, "")
-            for p in range(comp.n_pools)
+        self.capped_flow = [
+            solver.NumVar(0.0, float(size[p]), "") for p in comp.arc_pool[cols.capped_arcs]
         ]
+        self.shared = [solver.NumVar(0.0, float(size[p]), "") for p in cols.shared_pools]
+        self.edge_hours = [solver.NumVar(0.0, float(group_hours[g]), "") for g in cols.edge_group]
+        # A case can only stay unassigned when its pool reaches no officer without a cap; unless
+        # such pools exist, level 1 (a full LP solve) is skipped.
+        unassignable = cols.counted_pools[~cols.pool_shared[cols.counted_pools]]
+        self.may_leave_unassigned = len(unassignable) > 0
+        self.unassigned_pools = unassignable
+        self.unassigned = [solver.NumVar(0.0, float(size[p]), "") for p in unassignable]
         self.peak = solver.NumVar(0.0, inf, "peak")
 
-        # Pool balance: Σ flow + unassigned - Σ released into the pool = fixed.
-        pool_rows = []
-        for p in range(comp.n_pools):
-            row = solver.Constraint(float(comp.pool_fixed[p]), float(comp.pool_fixed[p]))
-            for a in range(comp.arc_ptr[p], comp.arc_ptr[p + 1]):
-                row.SetCoefficient(self.flow[a], 1.0)
-            row.SetCoefficient(self.unassigned[p], 1.0)
-            pool_rows.append(row)
-        for h in range(comp.n_held):
-            pool_rows[int(comp.held_pool[h])].SetCoefficient(self.released[h], -1.0)
+        # Pool balance (cases), for pools of groups with capped officers:
+        # capped flows + shared + unassigned - released into it = fixed.
+        pool_rows: dict[int, pywraplp.Constraint] = {
+            p: solver.Constraint(float(comp.pool_fixed[p]), float(comp.pool_fixed[p]))
+            for p in cols.counted_pools.tolist()
+        }
+        for p, var in zip(unassignable.tolist(), self.unassigned, strict=True):
+            pool_rows[p].SetCoefficient(var, 1.0)
+        for p, var in zip(cols.shared_pools.tolist(), self.shared, strict=True):
+            pool_rows[p].SetCoefficient(var, 1.0)
+        for a, var in zip(cols.capped_arcs.tolist(), self.capped_flow, strict=True):
+            pool_rows[int(comp.arc_pool[a])].SetCoefficient(var, 1.0)
+
+        # Group balance (hours): what uncapped officers receive = what the pools send them. Pools
+        # of groups without capped officers send everything, so they need no column or row.
+        direct = ~np.isin(np.arange(comp.n_pools), cols.counted_pools)
+        direct_hours = np.zeros(comp.n_groups)
+        np.add.at(direct_hours, comp.pool_group[direct], comp.pool_fixed[direct] * cost[direct])
+        group_rows: dict[int, pywraplp.Constraint] = {}
+        for g in np.unique(cols.edge_group).tolist():
+            group_rows[g] = solver.Constraint(float(direct_hours[g]), float(direct_hours[g]))
+        for g, var in zip(cols.edge_group.tolist(), self.edge_hours, strict=True):
+            group_rows[g].SetCoefficient(var, 1.0)
+        for p, var in zip(cols.shared_pools.tolist(), self.shared, strict=True):
+            group_rows[int(comp.pool_group[p])].SetCoefficient(var, -float(cost[p]))
+        for h, var in enumerate(self.released):
+            p = int(comp.held_pool[h])
+            row = pool_rows.get(p)
+            if row is not None:
+                row.SetCoefficient(var, -1.0)
+            else:
+                group_rows[int(comp.pool_group[p])].SetCoefficient(var, -float(cost[p]))
+        self.direct_pools = np.flatnonzero(direct).astype(np.int64)
 
         # Officer loads: load_o = fixed_o + Σ movable terms, as a variable, so that the peak and
         # balance rows refer to it with one coefficient instead of restating every term.
@@ -93,37 +177,44 @@ class ComponentLP:
                 count_rows.append(solver.Constraint(-inf, float(comp.cap[o] - fixed_count[o])))
             else:
                 count_rows.append(None)
-        for h in range(comp.n_held):
+        for h, var in enumerate(self.released):
             o = int(comp.held_officer[h])
             lrow = load_rows[o]
             if lrow is not None:
-                lrow.SetCoefficient(self.released[h], float(comp.held_effort[h]))
+                lrow.SetCoefficient(var, float(comp.held_effort[h]))
             crow = count_rows[o]
             if crow is not None:
-                crow.SetCoefficient(self.released[h], -1.0)
-        cost = comp.pool_cost[comp.arc_pool]
-        for a in range(comp.n_arcs):
+                crow.SetCoefficient(var, -1.0)
+        for a, var in zip(cols.capped_arcs.tolist(), self.capped_flow, strict=True):
             o = int(comp.arc_officer[a])
             lrow = load_rows[o]
             if lrow is not None:
-                lrow.SetCoefficient(self.flow[a], -float(cost[a]))
+                lrow.SetCoefficient(var, -float(cost[comp.arc_pool[a]]))
             crow = count_rows[o]
             if crow is not None:
-                crow.SetCoefficient(self.flow[a], 1.0)
+                crow.SetCoefficient(var, 1.0)
+        for o, var in zip(cols.edge_officer.tolist(), self.edge_hours, strict=True):
+            lrow = load_rows[o]
+            if lrow is not None:
+                lrow.SetCoefficient(var, -1.0)
 
         if max_moves is not None:
             budget = solver.Constraint(-inf, float(max_moves))
             for var in self.released:
                 budget.SetCoefficient(var, 1.0)
 
-    def _solve(self) -> bool:
+    @property
+    def n_columns(self) -> int:
+        return int(self.solver.NumVariables())
+
+    def _solve(self) -> int:
+        """Solve the current model; returns the pywraplp status (NOT_SOLVED past the deadline)."""
         left = self.deadline - time.perf_counter()
         if left <= 0:
-            return False
+            return int(pywraplp.Solver.NOT_SOLVED)
         if left != float("inf"):
             self.solver.SetTimeLimit(max(1, int(left * 1000)))
-        status = self.solver.Solve()
-        return bool(status == pywraplp.Solver.OPTIMAL)
+        return int(self.solver.Solve())
 
     def _objective(self, terms: list[tuple[pywraplp.Variable, float]], maximize: bool) -> None:
         objective = self.solver.Objective()
@@ -135,35 +226,82 @@ class ComponentLP:
         else:
             objective.SetMinimization()
 
-    def solve(self, levels: int = 4, deadline: float = float("inf")) -> LPResult:
-        """Solve levels 1..`levels` (2 gives the bound only) by `deadline` (time.perf_counter())."""
+    def solve(
+        self,
+        levels: int = 4,
+        deadline: float = float("inf"),
+        balance: bool = True,
+        progress: Callable[[str], None] | None = None,
+    ) -> LPResult:
+        """Solve levels 1..`levels` (2 gives the bound only) by `deadline` (time.perf_counter()).
+
+        `balance=False` skips level 3, whose penalty rows multiply the model's size on the largest
+        components; level 4 then keeps only the peak. The result holds the solution of the last
+        level that solved; a level cut short by the deadline leaves it unchanged.
+        """
         solver, comp = self.solver, self.comp
         self.deadline = deadline
-        solved = 0
-        assigned = float(comp.pool_size.sum())
-        if comp.capped:
+        self._assigned = float(comp.pool_size.sum())
+        self._peak = 0.0
+        self._snapshot: tuple[FloatArray, FloatArray, FloatArray] | None = None
+        optimal = pywraplp.Solver.OPTIMAL
+        self._objective([(self.peak, 1.0)], maximize=False)
+        # Level 1 usually ends with every case assigned. Trying level 2 with nothing left over
+        # first proves that on the way; level 1 is solved on its own only when that is infeasible.
+        for u in self.unassigned:
+            u.SetUb(0.0)
+        status = self._solve()
+        if status == pywraplp.Solver.INFEASIBLE and self.may_leave_unassigned:
+            for u, p in zip(self.unassigned, self.unassigned_pools.tolist(), strict=True):
+                u.SetUb(float(comp.pool_size[p]))
             self._objective([(u, 1.0) for u in self.unassigned], maximize=False)
-            if not self._solve():
-                return self._result("not_solved", assigned, 0.0, solved)
+            if self._solve() != optimal:
+                return self._result("not_solved", 0)
             total_unassigned = solver.Objective().Value()
-            assigned -= total_unassigned
+            self._assigned -= total_unassigned
+            self._take_snapshot()
             cap_row = solver.Constraint(-solver.infinity(), total_unassigned + 1e-6)
             for u in self.unassigned:
                 cap_row.SetCoefficient(u, 1.0)
-        solved = 1
-
-        if not comp.measured.any():
-            return self._result("optimal", assigned, 0.0, solved)
-        self._objective([(self.peak, 1.0)], maximize=False)
-        if not self._solve():
-            return self._result("not_solved", assigned, 0.0, solved)
-        peak = float(self.peak.solution_value())
-        solved = 2
+            self._objective([(self.peak, 1.0)], maximize=False)
+            status = self._solve()
+        if status != optimal:
+            return self._result("not_solved", 1 if self._snapshot is not None else 0)
+        self._peak = float(self.peak.solution_value()) if comp.measured.any() else 0.0
+        self._take_snapshot()
+        if progress is not None:
+            progress(f"LP bound {self._peak:.2%}")
         if levels <= 2:
-            return self._result("optimal", assigned, peak, solved)
+            return self._result("optimal", 2)
 
-        fixed_peak = peak * (1 + _LEVEL_SLACK) + 1e-12
+        fixed_peak = self._peak * (1 + _LEVEL_SLACK) + 1e-12
         self.peak.SetBounds(0.0, fixed_peak)
+        solved = 2
+        if balance:
+            excess = self._balance_rows(fixed_peak)
+            self._objective([(s, 1.0) for s in excess], maximize=False)
+            if self._solve() != optimal:
+                return self._result("optimal", solved)
+            penalty = solver.Objective().Value()
+            self._take_snapshot()
+            solved = 3
+            if levels <= 3:
+                return self._result("optimal", solved)
+            limit = solver.Constraint(-solver.infinity(), penalty * (1 + _LEVEL_SLACK) + 1e-9)
+            for s in excess:
+                limit.SetCoefficient(s, 1.0)
+        elif levels <= 3:
+            return self._result("optimal", solved)
+
+        self._objective([(r, 1.0) for r in self.released], maximize=False)
+        if self._solve() == optimal:
+            self._take_snapshot()
+            solved = 4
+        return self._result("optimal", solved)
+
+    def _balance_rows(self, fixed_peak: float) -> list[pywraplp.Variable]:
+        """Excess variables s_{o,l} >= load_o - level_l * peak * A_o, one per officer and level."""
+        solver, comp = self.solver, self.comp
         excess: list[pywraplp.Variable] = []
         for o, load in enumerate(self.load):
             if load is None:
@@ -171,36 +309,78 @@ class ComponentLP:
             for level in BALANCE_LEVELS:
                 s = solver.NumVar(0.0, solver.infinity(), "")
                 excess.append(s)
-                # s >= load_o - level * peak * A_o
                 link = solver.Constraint(
                     -solver.infinity(), level * fixed_peak * float(comp.available[o])
                 )
                 link.SetCoefficient(load, 1.0)
                 link.SetCoefficient(s, -1.0)
-        self._objective([(s, 1.0) for s in excess], maximize=False)
-        if not self._solve():
-            return self._result("optimal", assigned, peak, solved)
-        penalty = solver.Objective().Value()
-        solved = 3
-        if levels <= 3:
-            return self._result("optimal", assigned, peak, solved)
+        return excess
 
-        limit = solver.Constraint(-solver.infinity(), penalty * (1 + _LEVEL_SLACK) + 1e-9)
-        for s in excess:
-            limit.SetCoefficient(s, 1.0)
-        self._objective([(r, 1.0) for r in self.released], maximize=False)
-        if self._solve():
-            solved = 4
-        return self._result("optimal", assigned, peak, solved)
+    def _take_snapshot(self) -> None:
+        self._snapshot = (_values(self.released), self._arc_flow(), self._unassigned())
 
-    def _result(self, status: str, assigned: float, peak: float, solved: int) -> LPResult:
-        ok = solved >= 1
+    def _result(self, status: str, solved: int) -> LPResult:
+        comp = self.comp
+        if self._snapshot is None or solved < 1:
+            empty = np.zeros
+            return LPResult(
+                status,
+                self._assigned,
+                0.0,
+                empty(comp.n_held),
+                empty(comp.n_arcs),
+                empty(comp.n_pools),
+                0,
+            )
+        released, flow, unassigned = self._snapshot
         return LPResult(
             status=status,
-            assigned=assigned,
-            peak=peak,
-            released=np.array([v.solution_value() if ok else 0.0 for v in self.released]),
-            flow=np.array([v.solution_value() if ok else 0.0 for v in self.flow]),
-            unassigned=np.array([v.solution_value() if ok else 0.0 for v in self.unassigned]),
+            assigned=self._assigned,
+            peak=self._peak if solved >= 2 else 0.0,
+            released=released,
+            flow=flow,
+            unassigned=unassigned,
             levels_solved=solved,
         )
+
+    def _arc_flow(self) -> FloatArray:
+        """Cases per arc: capped arcs as solved; what each pool sends to the uncapped officers of
+        its group is split over them in proportion to the hours they receive from the group."""
+        comp, cols = self.comp, self.cols
+        flow = np.zeros(comp.n_arcs)
+        flow[cols.capped_arcs] = _values(self.capped_flow)
+        shared = np.zeros(comp.n_pools)
+        shared[cols.shared_pools] = _values(self.shared)
+        released = _values(self.released)
+        direct = self.direct_pools
+        into = comp.pool_fixed.astype(np.float64)
+        np.add.at(into, comp.held_pool, released)
+        shared[direct] = into[direct]
+        free = np.flatnonzero(cols.arc_edge >= 0)
+        if len(free) == 0:
+            return flow
+        hours = np.clip(_values(self.edge_hours), 0.0, None)
+        group_total = np.zeros(comp.n_groups)
+        np.add.at(group_total, cols.edge_group, hours)
+        edge_count = np.bincount(cols.edge_group, minlength=len(group_total)).astype(np.float64)
+        edge = cols.arc_edge[free]
+        group = cols.edge_group[edge]
+        # Groups that receive no hours (only zero-cost cases) split their pools evenly.
+        share = np.where(
+            group_total[group] > 0,
+            hours[edge] / np.where(group_total[group] > 0, group_total[group], 1.0),
+            1.0 / edge_count[group],
+        )
+        flow[free] = shared[comp.arc_pool[free]] * share
+        return flow
+
+    def _unassigned(self) -> FloatArray:
+        unassigned = np.zeros(self.comp.n_pools)
+        unassigned[self.unassigned_pools] = _values(self.unassigned)
+        return unassigned
+
+
+def _values(variables: list[pywraplp.Variable]) -> FloatArray:
+    return np.fromiter(
+        (v.solution_value() for v in variables), dtype=np.float64, count=len(variables)
+    )

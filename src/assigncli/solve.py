@@ -40,6 +40,8 @@ EXACT_SIZE_LIMIT = 20_000
 # ... and at most this many cases: CP-SAT's search degrades with integer class counts in the
 # thousands, where rounding the LP is already within a case or two of the optimum.
 EXACT_CASE_LIMIT = 50_000
+# Above this many variables, the scale path skips the LP's balance level (see `_solve_scale`).
+BALANCE_SIZE_LIMIT = 400_000
 # Every component gets at least this much time (or what is left), however small its share.
 MIN_COMPONENT_SECONDS = 2.0
 
@@ -181,26 +183,30 @@ def _within_budget(comp: Component, state: State, max_moves: int) -> State:
     return round_state(comp, state.released.astype(np.float64), state.flow.astype(np.float64))
 
 
-def _solve_scale(comp: Component, seconds: float, max_moves: int | None) -> _ComponentResult:
+def _solve_scale(
+    comp: Component, seconds: float, max_moves: int | None, progress: Progress | None = None
+) -> _ComponentResult:
     start = time.perf_counter()
-    lp = ComponentLP(comp, max_moves).solve(levels=4, deadline=start + seconds * 0.8)
+    deadline = start + seconds
+    say = progress or (lambda _msg: None)
+    lp_model = ComponentLP(comp, max_moves)
+    # Level 3's penalty rows make the largest LPs several times slower to solve; there the
+    # polish balances instead, and level 4 still minimizes moves at the proven peak.
+    balance = comp.size <= BALANCE_SIZE_LIMIT
+    lp = lp_model.solve(levels=4, deadline=start + seconds * 0.8, balance=balance, progress=say)
+    bound = lp.peak if lp.levels_solved >= 2 else 0.0
     if lp.levels_solved >= 1:
         target = round(comp.pool_size.sum() - lp.assigned)
         state = round_state(comp, lp.released, lp.flow, target)
+        say(f"LP bound {bound:.2%}, rounded plan {evaluate(comp, state).peak:.2%}; polishing")
+        polished = local_search(comp, state, deadline, max_moves, floor=bound)
+        if _rank(comp, polished) <= _rank(comp, state):
+            state = polished
     else:
-        state = greedy(comp)
-    bound = lp.peak if lp.levels_solved >= 2 else 0.0
-    polished = local_search(comp, state, start + seconds, max_moves, floor=bound)
-    if evaluate(comp, polished).peak <= evaluate(comp, state).peak:
-        state = polished
-    if lp.levels_solved < 4:
-        # The LP ran out of time: greedy, polished, may well be the better plan.
-        fallback = _budgeted(comp, greedy(comp), max_moves)
-        fallback = local_search(
-            comp, fallback, time.perf_counter() + seconds * 0.2, max_moves, bound
-        )
-        if _rank(comp, fallback) < _rank(comp, state):
-            state = fallback
+        # The LP ran out of time: greedy, polished, is the plan; there is no bound.
+        state = _budgeted(comp, greedy(comp), max_moves)
+        say(f"LP out of time; greedy plan {evaluate(comp, state).peak:.2%}; polishing")
+        state = local_search(comp, state, deadline, max_moves, bound)
     status = "feasible" if lp.levels_solved >= 2 else "time_limit"
     if bound > 0 and evaluate(comp, state).peak <= bound * (1 + 1e-9):
         status = "optimal"
@@ -227,6 +233,12 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
     parallel = min(workers, len(comps)) if comps else 1
     inner_workers = max(1, workers // parallel)
 
+    def component_progress(k: int) -> Progress | None:
+        if progress is None:
+            return None
+        report = progress
+        return lambda msg: report(f"component {k + 1}/{len(comps)}: {msg}")
+
     def run(k: int) -> _ComponentResult:
         comp = comps[k]
         elapsed = time.perf_counter() - started
@@ -237,7 +249,7 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
         if method_of(comp) == "exact":
             result = _solve_exact(comp, seconds, options, budgets[k], inner_workers)
         else:
-            result = _solve_scale(comp, seconds, budgets[k])
+            result = _solve_scale(comp, seconds, budgets[k], component_progress(k))
         if progress is not None:
             ev = evaluate(comp, result.state)
             progress(
