@@ -81,15 +81,22 @@ class Component:
 
     def loads(self, released: IntArray | FloatArray, flow: IntArray | FloatArray) -> FloatArray:
         kept = (self.held_count - released) * self.held_effort
-        load = self.base_hours.copy()
-        np.add.at(load, self.held_officer, kept)
-        np.add.at(load, self.arc_officer, flow * self.pool_cost[self.arc_pool])
-        return load
+        n = self.n_officers
+        # bincount, not np.add.at: the same sums, an order of magnitude faster on 1M arcs.
+        return (
+            self.base_hours
+            + np.bincount(self.held_officer, weights=kept, minlength=n)
+            + np.bincount(
+                self.arc_officer, weights=flow * self.pool_cost[self.arc_pool], minlength=n
+            )
+        )
 
     def counts(self, released: IntArray | FloatArray, flow: IntArray | FloatArray) -> FloatArray:
+        n = self.n_officers
+        kept = (self.held_count - released).astype(np.float64)
         count = self.base_count.astype(np.float64)
-        np.add.at(count, self.held_officer, self.held_count - released)
-        np.add.at(count, self.arc_officer, flow)
+        count += np.bincount(self.held_officer, weights=kept, minlength=n)
+        count += np.bincount(self.arc_officer, weights=np.asarray(flow, np.float64), minlength=n)
         return count
 
     def utilization(self, load: FloatArray) -> FloatArray:
@@ -99,12 +106,16 @@ class Component:
 
     def pool_inflow(self, released: IntArray | FloatArray) -> FloatArray:
         inflow = self.pool_fixed.astype(np.float64)
-        np.add.at(inflow, self.held_pool, released)
+        inflow += np.bincount(
+            self.held_pool, weights=np.asarray(released, np.float64), minlength=self.n_pools
+        )
         return inflow
 
     def pool_outflow(self, flow: IntArray | FloatArray) -> FloatArray:
         out = np.zeros(self.n_pools)
-        np.add.at(out, self.arc_pool, flow)
+        out += np.bincount(
+            self.arc_pool, weights=np.asarray(flow, np.float64), minlength=self.n_pools
+        )
         return out
 
     def penalty(self, load: FloatArray, peak: float) -> float:

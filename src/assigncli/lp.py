@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from ortools.linear_solver import pywraplp
+from ortools.linear_solver import linear_solver_pb2, pywraplp
 
 from assigncli.component import BALANCE_LEVELS, Component
 from assigncli.problem import NO_CAP, BoolArray, FloatArray, IntArray
@@ -317,7 +317,14 @@ class ComponentLP:
         return excess
 
     def _take_snapshot(self) -> None:
-        self._snapshot = (_values(self.released), self._arc_flow(), self._unassigned())
+        response = linear_solver_pb2.MPSolutionResponse()
+        self.solver.FillSolutionResponseProto(response)
+        values = np.array(response.variable_value, dtype=np.float64)
+        self._snapshot = (
+            _values(values, self.released),
+            self._arc_flow(values),
+            self._unassigned(values),
+        )
 
     def _result(self, status: str, solved: int) -> LPResult:
         comp = self.comp
@@ -343,15 +350,15 @@ class ComponentLP:
             levels_solved=solved,
         )
 
-    def _arc_flow(self) -> FloatArray:
+    def _arc_flow(self, values: FloatArray) -> FloatArray:
         """Cases per arc: capped arcs as solved; what each pool sends to the uncapped officers of
         its group is split over them in proportion to the hours they receive from the group."""
         comp, cols = self.comp, self.cols
         flow = np.zeros(comp.n_arcs)
-        flow[cols.capped_arcs] = _values(self.capped_flow)
+        flow[cols.capped_arcs] = _values(values, self.capped_flow)
         shared = np.zeros(comp.n_pools)
-        shared[cols.shared_pools] = _values(self.shared)
-        released = _values(self.released)
+        shared[cols.shared_pools] = _values(values, self.shared)
+        released = _values(values, self.released)
         direct = self.direct_pools
         into = comp.pool_fixed.astype(np.float64)
         np.add.at(into, comp.held_pool, released)
@@ -359,7 +366,7 @@ class ComponentLP:
         free = np.flatnonzero(cols.arc_edge >= 0)
         if len(free) == 0:
             return flow
-        hours = np.clip(_values(self.edge_hours), 0.0, None)
+        hours = np.clip(_values(values, self.edge_hours), 0.0, None)
         group_total = np.zeros(comp.n_groups)
         np.add.at(group_total, cols.edge_group, hours)
         edge_count = np.bincount(cols.edge_group, minlength=len(group_total)).astype(np.float64)
@@ -374,13 +381,15 @@ class ComponentLP:
         flow[free] = shared[comp.arc_pool[free]] * share
         return flow
 
-    def _unassigned(self) -> FloatArray:
+    def _unassigned(self, values: FloatArray) -> FloatArray:
         unassigned = np.zeros(self.comp.n_pools)
-        unassigned[self.unassigned_pools] = _values(self.unassigned)
+        unassigned[self.unassigned_pools] = _values(values, self.unassigned)
         return unassigned
 
 
-def _values(variables: list[pywraplp.Variable]) -> FloatArray:
-    return np.fromiter(
-        (v.solution_value() for v in variables), dtype=np.float64, count=len(variables)
-    )
+def _values(values: FloatArray, variables: list[pywraplp.Variable]) -> FloatArray:
+    """The solution values of `variables`, which were created one after another."""
+    if not variables:
+        return np.zeros(0)
+    first = variables[0].index()
+    return values[first : first + len(variables)].copy()
