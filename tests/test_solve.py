@@ -256,11 +256,14 @@ def test_max_moves_budget_is_respected(solver: str) -> None:
 # -- bounds -----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("by_type", [False, True])
 @pytest.mark.parametrize("seed", range(12))
-def test_grouped_lp_bound_equals_the_per_case_lp_relaxation(seed: int) -> None:
-    """Grouping identical cases keeps the LP exact: the bound is the per-case LP value."""
+def test_grouped_lp_bound_equals_the_per_case_lp_relaxation(seed: int, by_type: bool) -> None:
+    """Grouping identical cases (and, by type, interchangeable officers) keeps the LP exact:
+    the bound is the per-case LP value."""
     inst = random_instance(seed, n_cases=60, n_officers=7, n_offices=2)
-    solution, _, report = run(inst, solver="scale")
+    limit = 0 if by_type else 10**9
+    solution, _, report = run(inst, solver="scale", aggregate_size_limit=limit)
     assert_valid(report)
     flat = flatten(inst.roster, inst.cases, inst.config)
     most, lp_peak = per_case_lp_bound(flat, inst.config.handoff_hours)
@@ -315,6 +318,25 @@ def test_every_plan_passes_the_checker_and_respects_its_bound(inst: Instance, so
     assert (locked["officer_id"] == locked["previous_officer_id"]).all()
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=instances)
+def test_lp_by_officer_type_has_the_same_bound_and_a_valid_plan(inst: Instance) -> None:
+    """Random instances: the LP over officer types proves the same bound as the LP over
+    officers, and its rounded, polished plan passes the checker."""
+    by_officer, _, _ = run(inst, solver="scale", time_limit=2.0, aggregate_size_limit=10**9)
+    by_type, plan, report = run(inst, solver="scale", time_limit=2.0, aggregate_size_limit=0)
+    assert_valid(report)
+    assert by_type.certificate.lower_bound == pytest.approx(
+        by_officer.certificate.lower_bound, rel=1e-6, abs=1e-9
+    )
+    assert by_type.certificate.unassigned == by_officer.certificate.unassigned
+    assert report.max_utilization is None or report.max_utilization >= (
+        by_type.certificate.lower_bound - 1e-9
+    )
+    locked = plan.filter(pl.col("locked"))
+    assert (locked["officer_id"] == locked["previous_officer_id"]).all()
+
+
 @settings(max_examples=10, deadline=None)
 @given(inst=instances)
 def test_same_seed_and_one_worker_give_the_same_plan(inst: Instance) -> None:
@@ -324,11 +346,13 @@ def test_same_seed_and_one_worker_give_the_same_plan(inst: Instance) -> None:
     assert first.equals(second)
 
 
+@pytest.mark.parametrize("by_type", [False, True])
 @pytest.mark.parametrize("seed", range(3))
-def test_scale_path_is_close_to_the_bound_on_a_few_thousand_cases(seed: int) -> None:
+def test_scale_path_is_close_to_the_bound_on_a_few_thousand_cases(seed: int, by_type: bool) -> None:
     """3,000 cases, 40 officers: the scale path lands within 1% of the LP bound."""
     inst = random_instance(seed, n_cases=3000, n_officers=40, n_offices=3)
-    solution, _, report = run(inst, solver="scale", time_limit=10.0)
+    limit = 0 if by_type else 10**9
+    solution, _, report = run(inst, solver="scale", time_limit=10.0, aggregate_size_limit=limit)
     assert_valid(report)
     assert solution.certificate.gap <= 0.01
 

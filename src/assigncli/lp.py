@@ -51,24 +51,24 @@ class _Columns:
     """How the component's arcs and pools map onto LP columns and rows."""
 
     capped_arcs: IntArray  # arcs to capped officers: one count column each
-    edge_group: IntArray  # (group, uncapped officer) edges: one hours column each
-    edge_officer: IntArray
+    edge_group: IntArray  # (group, receiving unit) edges: one hours column each
+    edge_unit: IntArray
     arc_edge: IntArray  # per arc: its edge, or -1 for arcs to capped officers
     counted_pools: IntArray  # pools that need a count balance row (their group has capped officers)
     shared_pools: IntArray  # counted pools whose group also has uncapped officers: a count column
     pool_shared: BoolArray  # per pool: its group has uncapped officers
 
 
-def _columns(comp: Component) -> _Columns:
-    capped = comp.cap != NO_CAP
-    arc_capped = capped[comp.arc_officer]
-    n_off = max(1, comp.n_officers)
-    key = comp.pool_group[comp.arc_pool] * n_off + comp.arc_officer
+def _columns(comp: Component, unit: IntArray) -> _Columns:
+    """`unit[o]`: the receiving unit of uncapped officer o (itself, or its type); -1 if capped."""
+    arc_capped = unit[comp.arc_officer] < 0
+    n_units = max(1, int(unit.max()) + 1 if len(unit) else 1)
     free = ~arc_capped
+    key = comp.pool_group[comp.arc_pool] * n_units + unit[comp.arc_officer]
     edges, inverse = np.unique(key[free], return_inverse=True)
     arc_edge = np.full(comp.n_arcs, -1, dtype=np.int64)
     arc_edge[free] = inverse
-    edge_group = (edges // n_off).astype(np.int64)
+    edge_group = (edges // n_units).astype(np.int64)
     group_shared = np.zeros(comp.n_groups, dtype=bool)
     group_shared[edge_group] = True
     group_capped = np.zeros(comp.n_groups, dtype=bool)
@@ -78,7 +78,7 @@ def _columns(comp: Component) -> _Columns:
     return _Columns(
         capped_arcs=np.flatnonzero(arc_capped).astype(np.int64),
         edge_group=edge_group,
-        edge_officer=(edges % n_off).astype(np.int64),
+        edge_unit=(edges % n_units).astype(np.int64),
         arc_edge=arc_edge,
         counted_pools=np.flatnonzero(counted).astype(np.int64),
         shared_pools=np.flatnonzero(counted & pool_shared).astype(np.int64),
@@ -86,18 +86,44 @@ def _columns(comp: Component) -> _Columns:
     )
 
 
+def officer_types(comp: Component) -> IntArray:
+    """Type of each uncapped, measured officer: officers eligible for exactly the same groups
+    share one. -1 for capped or unmeasured officers (they keep columns of their own)."""
+    own = (comp.cap == NO_CAP) & comp.measured
+    types = np.full(comp.n_officers, -1, dtype=np.int64)
+    arcs = own[comp.arc_officer]
+    pairs = np.unique(
+        comp.arc_officer[arcs] * max(1, comp.n_groups) + comp.pool_group[comp.arc_pool[arcs]]
+    )
+    officer, group = pairs // max(1, comp.n_groups), pairs % max(1, comp.n_groups)
+    splits = np.flatnonzero(np.diff(officer)) + 1
+    seen: dict[bytes, int] = {}
+    for members, groups in zip(np.split(officer, splits), np.split(group, splits), strict=True):
+        if len(members):
+            types[members[0]] = seen.setdefault(groups.tobytes(), len(seen))
+    return types
+
+
 class ComponentLP:
     """Builds the LP once; each level changes the objective and adds constraints (GLOP resumes)."""
 
-    def __init__(self, comp: Component, max_moves: float | None = None) -> None:
+    def __init__(
+        self, comp: Component, max_moves: float | None = None, by_type: bool = False
+    ) -> None:
         self.comp = comp
+        self.by_type = by_type
         solver = pywraplp.Solver.CreateSolver("GLOP")
         if solver is None:  # pragma: no cover - GLOP ships with every OR-Tools wheel
             raise RuntimeError("GLOP is not available in this OR-Tools build")
         self.solver = solver
         self.deadline = float("inf")
         inf = solver.infinity()
-        cols = self.cols = _columns(comp)
+        uncapped = comp.cap == NO_CAP
+        if by_type:
+            self.unit = officer_types(comp)
+        else:
+            self.unit = np.where(uncapped, np.arange(comp.n_officers), -1).astype(np.int64)
+        cols = self.cols = _columns(comp, self.unit)
         size = comp.pool_size.astype(np.float64)
         cost = comp.pool_cost
         group_hours = np.zeros(comp.n_groups)
@@ -153,15 +179,35 @@ class ComponentLP:
 
         # Officer loads: load_o = fixed_o + Σ movable terms, as a variable, so that the peak and
         # balance rows refer to it with one coefficient instead of restating every term.
-        fixed_load = comp.base_hours.copy()
-        np.add.at(fixed_load, comp.held_officer, comp.held_count * comp.held_effort)
-        fixed_count = comp.base_count.astype(np.float64)
-        np.add.at(fixed_count, comp.held_officer, comp.held_count)
+        fixed_load = comp.base_hours + np.bincount(
+            comp.held_officer, weights=comp.held_count * comp.held_effort, minlength=comp.n_officers
+        )
+        fixed_count = comp.base_count + np.bincount(
+            comp.held_officer, weights=comp.held_count, minlength=comp.n_officers
+        )
+        self.fixed_load = fixed_load
+        # By type, officers of a type share one capacity row: U·ΣA - Σ kept hours >= what the
+        # type receives. An officer also needs a row of its own only if its own cases could take
+        # it above the peak; none can when they fit under a proven lower bound of the peak.
+        own = (self.unit < 0) if by_type else np.ones(comp.n_officers, dtype=bool)
+        n_types = int(self.unit.max()) + 1 if by_type and comp.n_officers else 0
+        type_rows: list[pywraplp.Constraint] = []
+        if by_type:
+            type_available = np.bincount(
+                self.unit[~own], weights=comp.available[~own], minlength=n_types
+            )
+            type_fixed = np.bincount(self.unit[~own], weights=fixed_load[~own], minlength=n_types)
+            for t in range(n_types):
+                row = solver.Constraint(float(type_fixed[t]), inf)
+                row.SetCoefficient(self.peak, float(type_available[t]))
+                type_rows.append(row)
+        floor = self.peak_floor()
         self.load: list[pywraplp.Variable | None] = []
         load_rows: list[pywraplp.Constraint | None] = []
         count_rows: list[pywraplp.Constraint | None] = []
+        kept_rows: dict[int, pywraplp.Constraint] = {}
         for o in range(comp.n_officers):
-            if comp.measured[o]:
+            if own[o] and comp.measured[o]:
                 var = solver.NumVar(0.0, inf, "")
                 row = solver.Constraint(float(fixed_load[o]), float(fixed_load[o]))
                 row.SetCoefficient(var, 1.0)  # load - Σ terms = fixed
@@ -173,15 +219,25 @@ class ComponentLP:
             else:
                 self.load.append(None)
                 load_rows.append(None)
+                if not own[o] and fixed_load[o] > floor * comp.available[o]:
+                    row = solver.Constraint(float(fixed_load[o]), inf)  # kept hours <= U·A_o
+                    row.SetCoefficient(self.peak, float(comp.available[o]))
+                    kept_rows[o] = row
             if comp.cap[o] != NO_CAP:
                 count_rows.append(solver.Constraint(-inf, float(comp.cap[o] - fixed_count[o])))
             else:
                 count_rows.append(None)
         for h, var in enumerate(self.released):
             o = int(comp.held_officer[h])
+            effort = float(comp.held_effort[h])
             lrow = load_rows[o]
             if lrow is not None:
-                lrow.SetCoefficient(var, float(comp.held_effort[h]))
+                lrow.SetCoefficient(var, effort)
+            elif not own[o]:
+                type_rows[int(self.unit[o])].SetCoefficient(var, effort)
+                krow = kept_rows.get(o)
+                if krow is not None:
+                    krow.SetCoefficient(var, effort)
             crow = count_rows[o]
             if crow is not None:
                 crow.SetCoefficient(var, -1.0)
@@ -193,15 +249,26 @@ class ComponentLP:
             crow = count_rows[o]
             if crow is not None:
                 crow.SetCoefficient(var, 1.0)
-        for o, var in zip(cols.edge_officer.tolist(), self.edge_hours, strict=True):
-            lrow = load_rows[o]
-            if lrow is not None:
-                lrow.SetCoefficient(var, -1.0)
+        for u, var in zip(cols.edge_unit.tolist(), self.edge_hours, strict=True):
+            urow = type_rows[u] if by_type else load_rows[u]
+            if urow is not None:
+                urow.SetCoefficient(var, -1.0)
 
         if max_moves is not None:
             budget = solver.Constraint(-inf, float(max_moves))
             for var in self.released:
                 budget.SetCoefficient(var, 1.0)
+
+    def peak_floor(self) -> float:
+        """A proven lower bound on the peak: every hour that must be worked, over every hour
+        available (cases that may stay unassigned are left out)."""
+        comp = self.comp
+        hours = float(comp.base_hours.sum() + (comp.held_count * comp.held_effort).sum())
+        hours += float((comp.pool_fixed * comp.pool_cost).sum())
+        pools = self.unassigned_pools
+        hours -= float((comp.pool_size[pools] * comp.pool_cost[pools]).sum())
+        available = float(comp.available[comp.measured].sum())
+        return max(0.0, hours / available) if available > 0 else 0.0
 
     @property
     def n_columns(self) -> int:
@@ -240,6 +307,7 @@ class ComponentLP:
         level that solved; a level cut short by the deadline leaves it unchanged.
         """
         solver, comp = self.solver, self.comp
+        balance = balance and not self.by_type  # per-officer loads exist only by officer
         self.deadline = deadline
         self._assigned = float(comp.pool_size.sum())
         self._peak = 0.0
@@ -378,8 +446,44 @@ class ComponentLP:
             hours[edge] / np.where(group_total[group] > 0, group_total[group], 1.0),
             1.0 / edge_count[group],
         )
+        if self.by_type:
+            share = share * self._within_type(released, hours)[comp.arc_officer[free]]
         flow[free] = shared[comp.arc_pool[free]] * share
         return flow
+
+    def _within_type(self, released: FloatArray, hours: FloatArray) -> FloatArray:
+        """Each typed officer's share of what its type receives: the type's hours fill its
+        officers up to one common utilization, lowest first (a water level per type)."""
+        comp, unit = self.comp, self.unit
+        typed = unit >= 0
+        n_types = int(unit.max()) + 1
+        kept = self.fixed_load - np.bincount(
+            comp.held_officer, weights=released * comp.held_effort, minlength=comp.n_officers
+        )
+        received = np.bincount(self.cols.edge_unit, weights=hours, minlength=n_types)
+        t = unit[typed]
+        avail, own = comp.available[typed], kept[typed]
+        util = own / avail
+        lo = np.full(n_types, np.inf)
+        np.minimum.at(lo, t, util)
+        hi = np.full(n_types, -np.inf)
+        np.maximum.at(hi, t, util)
+        hi = hi + received / np.bincount(t, weights=avail, minlength=n_types)
+        lo = np.where(np.isfinite(lo), lo, 0.0)
+        hi = np.where(np.isfinite(hi), hi, 0.0)
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            filled = np.bincount(
+                t, weights=np.maximum(0.0, mid[t] * avail - own), minlength=n_types
+            )
+            low = filled < received
+            lo = np.where(low, mid, lo)
+            hi = np.where(low, hi, mid)
+        take = np.maximum(0.0, hi[t] * avail - own)
+        total = np.bincount(t, weights=take, minlength=n_types)
+        fraction = np.zeros(comp.n_officers)
+        fraction[typed] = np.where(total[t] > 0, take / np.where(total[t] > 0, total[t], 1.0), 0.0)
+        return fraction
 
     def _unassigned(self, values: FloatArray) -> FloatArray:
         unassigned = np.zeros(self.comp.n_pools)

@@ -40,8 +40,9 @@ EXACT_SIZE_LIMIT = 20_000
 # ... and at most this many cases: CP-SAT's search degrades with integer class counts in the
 # thousands, where rounding the LP is already within a case or two of the optimum.
 EXACT_CASE_LIMIT = 50_000
-# Above this many variables, the scale path skips the LP's balance level (see `_solve_scale`).
-BALANCE_SIZE_LIMIT = 400_000
+# Above this many variables, the scale path's LP groups officers by type and skips the balance
+# level (see `_solve_scale`).
+AGGREGATE_SIZE_LIMIT = 400_000
 # Every component gets at least this much time (or what is left), however small its share.
 MIN_COMPONENT_SECONDS = 2.0
 
@@ -54,6 +55,7 @@ class SolveOptions:
     workers: int = 0  # 0: every core
     max_moves: int | None = None  # budget for discretionary moves (forced moves are not counted)
     exact_size_limit: int = EXACT_SIZE_LIMIT
+    aggregate_size_limit: int = AGGREGATE_SIZE_LIMIT
 
     def resolved_workers(self) -> int:
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
@@ -184,16 +186,21 @@ def _within_budget(comp: Component, state: State, max_moves: int) -> State:
 
 
 def _solve_scale(
-    comp: Component, seconds: float, max_moves: int | None, progress: Progress | None = None
+    comp: Component,
+    seconds: float,
+    max_moves: int | None,
+    aggregate_above: int = AGGREGATE_SIZE_LIMIT,
+    progress: Progress | None = None,
 ) -> _ComponentResult:
     start = time.perf_counter()
     deadline = start + seconds
     say = progress or (lambda _msg: None)
-    lp_model = ComponentLP(comp, max_moves)
-    # Level 3's penalty rows make the largest LPs several times slower to solve; there the
-    # polish balances instead, and level 4 still minimizes moves at the proven peak.
-    balance = comp.size <= BALANCE_SIZE_LIMIT
-    lp = lp_model.solve(levels=4, deadline=start + seconds * 0.8, balance=balance, progress=say)
+    # On the largest components the LP groups officers by type (see lp.py), which has no
+    # per-officer loads and so no balance level: the polish balances instead, and level 4 still
+    # minimizes moves at the proven peak.
+    by_type = comp.size > aggregate_above
+    lp_model = ComponentLP(comp, max_moves, by_type=by_type)
+    lp = lp_model.solve(levels=4, deadline=start + seconds * 0.8, progress=say)
     bound = lp.peak if lp.levels_solved >= 2 else 0.0
     if lp.levels_solved >= 1:
         target = round(comp.pool_size.sum() - lp.assigned)
@@ -249,7 +256,9 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
         if method_of(comp) == "exact":
             result = _solve_exact(comp, seconds, options, budgets[k], inner_workers)
         else:
-            result = _solve_scale(comp, seconds, budgets[k], component_progress(k))
+            result = _solve_scale(
+                comp, seconds, budgets[k], options.aggregate_size_limit, component_progress(k)
+            )
         if progress is not None:
             ev = evaluate(comp, result.state)
             progress(
