@@ -359,6 +359,14 @@ def test_officer_summary_agrees_with_the_checker() -> None:
     assert summary["cases_after"].to_list() == report.officers["cases"].to_list()
 
 
+def test_officer_summary_reuses_the_checkers_loads_to_the_same_table() -> None:
+    """Given the checker's report, officer_summary gives the table it computes on its own."""
+    plan = make_plan(GOOD)
+    report = check(plan)
+    alone = officer_summary(make_roster(), make_cases(), plan, CONFIG)
+    assert officer_summary(make_roster(), make_cases(), plan, CONFIG, checked=report).equals(alone)
+
+
 # -- against a per-case Python oracle on random instances ------------------------------------
 
 

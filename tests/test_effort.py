@@ -382,6 +382,54 @@ def test_lazy_and_eager_agree() -> None:
     assert lazy.equals(estimate_effort(cases, config))
 
 
+def mixed_skill_cases() -> pl.DataFrame:
+    """Cases with and without skills of their own (unsorted, repeated, null), explicit hours."""
+    return make_cases(
+        6,
+        ns=[True, False, None, True, False, True],
+        gps=[False, True, True, None, False, True],
+    ).with_columns(
+        pl.Series(
+            "required_skills",
+            [["z", "a", "z"], [], None, ["gps"], ["b"], []],
+            dtype=pl.List(pl.String),
+        ),
+        pl.Series("effort_hours", [None, 3.0, None, None, 0.0, None], dtype=pl.Float64),
+    )
+
+
+def mixed_skill_config() -> Config:
+    return make_config(
+        base=[BaseRule("ns", 2.0, "ns")],
+        adjust=[AdjustRule("ns", "x", multiply=2.0), AdjustRule("gps", "g", add=0.5)],
+        skills=[SkillRule("ns", "national_security", "ns"), SkillRule("gps", "gps", "gps")],
+    )
+
+
+def test_lazy_and_eager_agree_with_own_skills_and_explicit_hours() -> None:
+    """The eager path, which treats cases with skills of their own apart, matches the lazy one."""
+    cases, config = mixed_skill_cases(), mixed_skill_config()
+    lazy = estimate_effort_lazy(cases.lazy(), config).collect()
+    assert lazy.equals(estimate_effort(cases, config))
+    assert lazy["required_skills"].to_list() == [
+        ["a", "national_security", "z"],
+        ["gps"],
+        ["gps"],
+        ["gps", "national_security"],
+        ["b"],
+        ["gps", "national_security"],
+    ]
+
+
+def test_without_audit_only_hours_and_skills_are_set() -> None:
+    """audit=False sets effort_hours and required_skills as the full estimate does, nothing else."""
+    cases, config = mixed_skill_cases(), mixed_skill_config()
+    lean = estimate_effort(cases, config, audit=False)
+    full = estimate_effort(cases, config)
+    assert lean.columns == cases.columns
+    assert lean.equals(full.select(cases.columns))
+
+
 # --------------------------------------------------------------------------------------------
 # audit and summary
 # --------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from assigncli.contract import (
     PLAN_COLUMNS,
     available_hours_expr,
 )
+from assigncli.read import chunked_like
 
 _SHOWN = 5  # ids quoted per violation, enough to find the pattern without flooding the terminal
 _EFFORT_TOLERANCE = 1e-9
@@ -103,14 +104,26 @@ def _cases(cases: pl.DataFrame) -> pl.DataFrame:
     }
     columns = [pl.col("case_id"), pl.col("office"), pl.col("effort_hours")]
     for name, default in optional.items():
-        columns.append(
-            pl.col(name).fill_null(default) if name in cases.columns else default.alias(name)
-        )
+        if name not in cases.columns:
+            columns.append(default.alias(name))
+        elif cases[name].null_count() and name != "current_officer_id":
+            columns.append(pl.col(name).fill_null(default))
+        else:
+            # Nothing to fill: the column is shared, not copied (millions of cases).
+            columns.append(pl.col(name))
     return cases.select(columns)
 
 
 def _position_of(expr: pl.Expr, keys: pl.Series) -> pl.Expr:
     """Position of each value in the unique ``keys``, null when absent or null."""
+    if (
+        keys.dtype == pl.String()
+        and len(keys)
+        and not keys.null_count()
+        and keys.n_unique() == len(keys)
+    ):
+        # An Enum over the keys is the fastest string lookup: its physical value is the position.
+        return expr.cast(pl.Enum(keys), strict=False).to_physical().cast(pl.UInt32())
     positions = pl.int_range(0, len(keys), eager=True, dtype=pl.UInt32())
     return expr.replace_strict(keys, positions, default=None, return_dtype=pl.UInt32())
 
@@ -168,17 +181,18 @@ def _plan_rows(plan: pl.DataFrame, cases: pl.DataFrame, officers: pl.DataFrame) 
         "effort_in": "effort_hours",
         "locked_in": "locked",
     }
+    rows = pl.int_range(0, plan.height, eager=True, dtype=pl.UInt32())
     if positions is None:
-        case_pos = pl.int_range(0, plan.height, eager=True, dtype=pl.UInt32())
+        case_pos = rows
         attributes = [cases[src].alias(dst) for dst, src in sources.items()]
     else:
         case_pos = positions
         attributes = [cases[src].gather(positions).alias(dst) for dst, src in sources.items()]
-    return plan.with_columns(
-        pl.int_range(0, plan.height, dtype=pl.UInt32()).alias("_row"),
-        case_pos.alias("_case"),
-        *attributes,
-    ).with_columns(
+    # Every added column in the plan's chunks: a table mixing chunk layouts is copied whole by
+    # the next operation (see chunked_like).
+    like = plan.to_series(0)
+    added = [rows.alias("_row"), case_pos.alias("_case"), *attributes]
+    return plan.with_columns(chunked_like(column, like) for column in added).with_columns(
         known=pl.col("_case").is_not_null(),
         _officer=_position_of(pl.col("officer_id"), officers["officer_id"]),
         moved_now=_moved_expr("officer_id", "current"),
@@ -222,17 +236,23 @@ def _held_after(rows: pl.DataFrame) -> pl.LazyFrame:
 
 
 def officer_summary(
-    roster: pl.DataFrame, cases: pl.DataFrame, plan: pl.DataFrame, config: Config
+    roster: pl.DataFrame,
+    cases: pl.DataFrame,
+    plan: pl.DataFrame,
+    config: Config,
+    *,
+    checked: CheckReport | None = None,
 ) -> pl.DataFrame:
     """Before/after table per roster officer, with contract.OFFICER_SUMMARY_COLUMNS.
 
     Before is the status quo: each case with its current officer, no handoffs (cases whose current
     officer is not on the roster are ignored). After is the plan, with effort taken from ``cases``
-    and moves recomputed, so that the table never echoes a wrong plan column.
+    and moves recomputed, so that the table never echoes a wrong plan column. ``checked``, the
+    report of `check_plan` on these same tables, already holds the after loads (recomputed the
+    same way): passing it saves recomputing them.
     """
     officers = _officers(roster, config)
     case_frame = _cases(cases)
-    rows = _plan_rows(plan.select("case_id", "officer_id"), case_frame, officers)
     before_held = (
         case_frame.lazy()
         .select(
@@ -242,12 +262,17 @@ def officer_summary(
         )
         .filter(pl.col("_officer").is_not_null())
     )
-    before, after = pl.collect_all(
-        [
-            _loads(officers, before_held, config.handoff_hours),
-            _loads(officers, _held_after(rows), config.handoff_hours),
-        ]
-    )
+    if checked is not None and checked.officers.height == officers.height:
+        before = _loads(officers, before_held, config.handoff_hours).collect()
+        after = checked.officers
+    else:
+        rows = _plan_rows(plan.select("case_id", "officer_id"), case_frame, officers)
+        before, after = pl.collect_all(
+            [
+                _loads(officers, before_held, config.handoff_hours),
+                _loads(officers, _held_after(rows), config.handoff_hours),
+            ]
+        )
     columns = [
         officers["officer_id"],
         officers["office"].list.join(LIST_SEPARATOR),
@@ -287,10 +312,11 @@ def _conform_plan(plan: pl.DataFrame, violations: list[str]) -> pl.DataFrame:
         if name not in plan.columns:
             problems.append(f"'{name}' missing")
             columns.append(pl.lit(None, dtype=dtype).alias(name))
-        else:
-            if plan.schema[name] != dtype:
-                problems.append(f"'{name}' is {plan.schema[name]}, expected {dtype}")
+        elif plan.schema[name] != dtype:
+            problems.append(f"'{name}' is {plan.schema[name]}, expected {dtype}")
             columns.append(pl.col(name).cast(dtype, strict=False))
+        else:
+            columns.append(pl.col(name))
     if problems:
         violations.append(f"plan_schema: {'; '.join(problems)}")
     return plan.select(columns)
@@ -338,8 +364,9 @@ def _flag_rows(rows: pl.DataFrame, officers: pl.DataFrame) -> pl.DataFrame:
     skills = officers["skills"].explode().drop_nulls().unique(maintain_order=True)
     active_ids = officers.filter(pl.col("active"))["officer_id"]
 
-    def officer_attr(name: str) -> pl.Expr:
-        return pl.lit(officers[name]).gather(pl.col("_officer"))
+    def officer_attr(name: str) -> pl.Series:
+        # Gathered eagerly and laid out in the rows' chunks (see chunked_like).
+        return chunked_like(officers[name].gather(rows["_officer"]), rows["_row"])
 
     known = pl.col("known")
     assigned = pl.col("officer_id").is_not_null()
@@ -349,7 +376,17 @@ def _flag_rows(rows: pl.DataFrame, officers: pl.DataFrame) -> pl.DataFrame:
     effort_equal = (pl.col("effort_hours") - pl.col("effort_in")).abs() <= _EFFORT_TOLERANCE * (
         pl.max_horizontal(pl.lit(1.0), pl.col("effort_in").abs())
     )
-    reason_missing = pl.col("reason").is_null() | (pl.col("reason").str.strip_chars() == "")
+    # Text tests on the few rows they concern (unassigned, locked), not on millions of rows.
+    unexplained = (
+        rows.filter(pl.col("officer_id").is_null())
+        .filter(pl.col("reason").is_null() | (pl.col("reason").str.strip_chars() == ""))
+        .get_column("_row")
+    )
+    locks_honoured = (
+        rows.filter(pl.col("locked_in").fill_null(False))
+        .filter(pl.col("current").is_in(active_ids.implode()))
+        .get_column("_row")
+    )
     # An honoured lock kept on its officer is exempt from eligibility (a warning, not an error).
     judged = known & on_roster & ~(honoured & pl.col("officer_id").eq(pl.col("current")))
     flags = {
@@ -365,14 +402,12 @@ def _flag_rows(rows: pl.DataFrame, officers: pl.DataFrame) -> pl.DataFrame:
         "moved_mismatch": known & pl.col("moved").ne_missing(pl.col("moved_now")),
         "effort_mismatch": known & ~effort_equal.fill_null(False),
         "locked_mismatch": known & pl.col("locked").ne_missing(honoured),
-        "unassigned_without_reason": known & ~assigned & reason_missing,
+        "unassigned_without_reason": known & pl.col("_row").is_in(unexplained.implode()),
     }
     flagged = (
         rows.lazy()
         .with_columns(
-            honoured=(
-                pl.col("locked_in") & pl.col("current").is_in(active_ids.implode())
-            ).fill_null(False),
+            honoured=pl.col("_row").is_in(locks_honoured.implode()),
             o_active=officer_attr("active"),
             o_available=officer_attr("available_hours"),
             o_max_cases=officer_attr("max_cases"),

@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +75,10 @@ class PhaseClock:
 class PlanRun:
     """Everything one `assign plan` produced, before anything is written."""
 
-    inputs: Inputs
+    inputs: Inputs  # its cases are `cases`: validated, with effort_hours and required_skills set
     config: Config
     options: SolveOptions
-    cases: pl.DataFrame  # validated cases with effort columns
+    cases: pl.DataFrame  # validated cases with effort_hours and required_skills estimated
     problem: AssignmentProblem
     solution: Solution
     plan: pl.DataFrame
@@ -105,7 +105,10 @@ def run_plan(
     with clock.phase("read+validate"):
         inputs = load_inputs(roster_path, cases_path, config)
     with clock.phase("effort"):
-        cases = estimate_effort(inputs.cases, config)
+        # Planning needs the hours and skills only, not the audit columns of `assign effort`.
+        cases = estimate_effort(inputs.cases, config, audit=False)
+        # The validated table without effort would only hold its replaced columns in memory.
+        inputs = replace(inputs, cases=cases)
     with clock.phase("group"):
         problem = build_problem(inputs.roster, cases, config)
     with clock.phase("solve"):
@@ -120,7 +123,7 @@ def run_plan(
                 "internal error: the plan failed the independent check: "
                 + "; ".join(report.violations)
             )
-        officers = officer_summary(inputs.roster, cases, plan, config)
+        officers = officer_summary(inputs.roster, cases, plan, config, checked=report)
     return PlanRun(
         inputs=inputs,
         config=config,

@@ -1,125 +1,188 @@
-"""Turn a class-level solution into the per-case plan (vectorized: ranks and as-of joins).
+"""Turn a class-level solution into the per-case plan (vectorized: ranks on integer codes).
 
 Within a held class the first cases (in input order) stay and the rest are released; within a pool,
 members are handed to officers in blocks following the cumulative flows. Every case of a class
 is interchangeable, so any such order realizes the same loads.
+
+At national scale the plan is built from the integer codes of Problem.cases (status, officer,
+held class, pool) with array arithmetic; text columns are gathers from short lists (officer ids,
+reason texts), which share the strings instead of copying them per case.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from assigncli.contract import PLAN_COLUMNS
-from assigncli.problem import HELD, LOCKED, NEW, ORPHAN, Problem
+from assigncli.problem import (
+    HELD,
+    LOCKED,
+    NEW,
+    ORPHAN,
+    STATUS_DTYPE,
+    STATUSES,
+    UNASSIGNABLE,
+    IntArray,
+    Problem,
+)
+from assigncli.read import chunked_like
 from assigncli.solve import Solution
+
+# Status codes: the physical values of the Enum status column.
+_LOCKED, _HELD, _ORPHAN, _NEW, _UNASSIGNABLE = (
+    STATUSES.index(s) for s in (LOCKED, HELD, ORPHAN, NEW, UNASSIGNABLE)
+)
+
+# Reason texts that do not depend on the case, by code (see _reason_codes).
+_FIXED_REASONS = (
+    "locked: stays with its officer",
+    "kept: stays with its current officer",
+    "unassigned: every eligible officer is at max_cases",
+    "new case: assigned where it balances load",
+)
+_R_LOCKED, _R_KEPT, _R_UNASSIGNED, _R_NEW = range(len(_FIXED_REASONS))
 
 
 def build_plan(problem: Problem, solution: Solution) -> pl.DataFrame:
     """The plan table (contract.PLAN_COLUMNS), one row per input case in input order."""
     cases = problem.cases
-    officer_ids = pl.Series("officer_ids", problem.officer_ids, dtype=pl.String)
+    status = cases["status"].cast(STATUS_DTYPE).to_physical().to_numpy()
+    current = cases["officer"].fill_null(-1).to_numpy()
+    held = cases["held"].fill_null(-1).to_numpy()
 
-    held_keep = pl.DataFrame(
-        {
-            "held": np.arange(problem.n_held, dtype=np.int64),
-            "keep": (problem.held_count - solution.released).astype(np.int64),
-        }
-    )
-    frame = (
-        cases.join(held_keep, on="held", how="left")
-        .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over("held").alias("held_rank"))
-        .with_columns(
-            ((pl.col("status") == HELD) & (pl.col("held_rank") < pl.col("keep"))).alias("kept")
-        )
-    )
-    in_pool = pl.col("status").is_in([ORPHAN, NEW]) | ((pl.col("status") == HELD) & ~pl.col("kept"))
-    frame = frame.with_columns(
-        pl.when(in_pool).then(pl.col("pool")).alias("member_pool"),
-    ).with_columns(
-        pl.when(pl.col("member_pool").is_not_null())
-        .then(pl.int_range(pl.len(), dtype=pl.Int64).over("member_pool"))
-        .alias("pool_rank")
-    )
+    # Most cases stay where they are (locked or kept); the rest, a few percent, are decided on
+    # their own: pool members go where the flows send them, unassignable cases nowhere.
+    kept = _kept(status, held, problem.held_count, solution.released)
+    del held
+    final = np.where((status == _LOCKED) | kept, current, -1).astype(np.int64)
+    decided = np.flatnonzero(~kept & (status != _LOCKED))
+    member_pool = cases["pool"].gather(pl.Series(decided, dtype=pl.Int64)).fill_null(-1).to_numpy()
+    members = member_pool >= 0
+    final[decided[members]] = _receivers(member_pool[members], problem.n_pools, solution)
 
-    flows = (
-        pl.DataFrame(
-            {
-                "member_pool": solution.flow_pool.astype(np.int64),
-                "to_officer": solution.flow_officer.astype(np.int64),
-                "count": solution.flow_count.astype(np.int64),
-            }
-        )
-        .filter(pl.col("count") > 0)
-        .sort("member_pool", "to_officer")
-        .with_columns(pl.col("count").cum_sum().over("member_pool").alias("end"))
-        .with_columns((pl.col("end") - pl.col("count")).alias("pool_rank"))
+    officer_ids = pl.Series("officer_id", problem.officer_ids, dtype=pl.String)
+    has_current = cases["current_officer_id"].is_not_null().to_numpy()
+    moved = (final >= 0) & has_current & (final != current)
+    plan = pl.DataFrame(
+        [
+            chunked_like(column, cases["case_id"])
+            for column in (
+                cases["case_id"],
+                officer_ids.gather(_nullable(final)),
+                cases["current_officer_id"].alias("previous_officer_id"),
+                pl.Series("moved", moved),
+                cases["effort_hours"],
+                cases["locked"],
+                _reasons(problem, status, decided, final, current),
+            )
+        ]
     )
-    members = (
-        frame.filter(pl.col("member_pool").is_not_null())
-        .select("row", "member_pool", "pool_rank")
-        .sort("member_pool", "pool_rank")
-    )
-    matched = members.join_asof(
-        flows.select("member_pool", "pool_rank", "to_officer", "end"),
-        on="pool_rank",
-        by="member_pool",
-        strategy="backward",
-        check_sortedness=False,  # both sides are sorted by (member_pool, pool_rank) above
-    ).with_columns(
-        pl.when(pl.col("pool_rank") < pl.col("end")).then(pl.col("to_officer")).alias("to_officer")
-    )
-    frame = frame.join(matched.select("row", "to_officer"), on="row", how="left").sort("row")
-
-    frame = frame.with_columns(
-        pl.when(pl.col("status").is_in([LOCKED]) | pl.col("kept"))
-        .then(pl.col("officer"))
-        .otherwise(pl.col("to_officer"))
-        .alias("final_officer")
-    )
-    frame = frame.with_columns(
-        pl.col("final_officer")
-        .map_batches(lambda s: _ids(officer_ids, s), return_dtype=pl.String)
-        .alias("officer_id")
-    )
-    moved = (
-        pl.col("officer_id").is_not_null()
-        & pl.col("current_officer_id").is_not_null()
-        & (pl.col("officer_id") != pl.col("current_officer_id"))
-    )
-    reason = (
-        pl.when(pl.col("status") == LOCKED)
-        .then(pl.lit("locked: stays with its officer"))
-        .when(pl.col("kept"))
-        .then(pl.lit("kept: stays with its current officer"))
-        .when(pl.col("officer_id").is_null() & (pl.col("status") == "unassignable"))
-        .then(pl.format("unassignable: {}", pl.col("reason")))
-        .when(pl.col("officer_id").is_null())
-        .then(pl.lit("unassigned: every eligible officer is at max_cases"))
-        .when(pl.col("status") == ORPHAN)
-        .then(pl.format("moved: {}", pl.col("reason")))
-        .when(pl.col("status") == NEW)
-        .then(pl.lit("new case: assigned where it balances load"))
-        .when(pl.col("officer_id") == pl.col("current_officer_id"))
-        .then(pl.lit("kept: stays with its current officer"))
-        .otherwise(pl.format("moved to balance load from {}", pl.col("current_officer_id")))
-    )
-    plan = frame.select(
-        "case_id",
-        "officer_id",
-        pl.col("current_officer_id").alias("previous_officer_id"),
-        moved.fill_null(False).alias("moved"),
-        "effort_hours",
-        "locked",
-        reason.alias("reason"),
-    )
+    if plan.schema == pl.Schema(PLAN_COLUMNS):
+        return plan
     return plan.cast(dict(PLAN_COLUMNS))  # type: ignore[arg-type]
 
 
-def _ids(officer_ids: pl.Series, index: pl.Series) -> pl.Series:
-    """Officer index → officer id, keeping nulls (a gather, not a Python loop)."""
-    return (
-        officer_ids.gather(index.cast(pl.Int64)).alias(index.name)
-        if index.len()
-        else index.cast(pl.String)
+def _ranks(keys: IntArray, n_keys: int) -> IntArray:
+    """Rank of each element among the elements with the same key, in array order (0, 1, ...)."""
+    order = np.argsort(keys, kind="stable")
+    counts = np.bincount(keys, minlength=n_keys)
+    starts = np.cumsum(counts) - counts
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = np.arange(len(keys)) - starts[keys[order]]
+    return rank
+
+
+def _kept(
+    status: npt.NDArray[np.uint8], held: IntArray, held_count: IntArray, released: IntArray
+) -> npt.NDArray[np.bool_]:
+    """Held cases that stay: the first (count - released) of each held class, in input order.
+
+    Most classes release nothing, so only the cases of classes that do are ranked.
+    """
+    kept: npt.NDArray[np.bool_] = status == _HELD
+    # -1 (not held) reads the appended 0.
+    releasing = np.flatnonzero(kept & (np.append(released, 0)[held] > 0))
+    if len(releasing):
+        classes = held[releasing]
+        rank = _ranks(classes, len(held_count))
+        kept[releasing] = rank < (held_count - released)[classes]
+    return kept
+
+
+def _receivers(member_pool: IntArray, n_pools: int, solution: Solution) -> IntArray:
+    """Officer receiving each pool member (in input order), -1 when the flows run out.
+
+    The flows of each pool, by officer, cover consecutive ranks of its members; laid end to end
+    over all pools they form one axis, on which each member finds its flow by binary search.
+    """
+    count = solution.flow_count.astype(np.int64)
+    positive = count > 0
+    flow_pool = solution.flow_pool.astype(np.int64)[positive]
+    flow_officer = solution.flow_officer.astype(np.int64)[positive]
+    count = count[positive]
+    order = np.lexsort((flow_officer, flow_pool))
+    flow_pool, flow_officer, count = flow_pool[order], flow_officer[order], count[order]
+    ends = np.cumsum(count)
+    total = np.bincount(flow_pool, weights=count, minlength=n_pools).astype(np.int64)
+    offset = np.cumsum(total) - total
+
+    if len(ends) == 0:
+        return np.full(len(member_pool), -1, dtype=np.int64)
+    rank = _ranks(member_pool, n_pools)
+    served = rank < total[member_pool]
+    flow = np.searchsorted(ends, offset[member_pool] + rank, side="right")
+    return np.where(served, flow_officer[np.minimum(flow, len(ends) - 1)], -1)
+
+
+def _reasons(
+    problem: Problem,
+    status: npt.NDArray[np.uint8],
+    decided: IntArray,
+    final: IntArray,
+    current: IntArray,
+) -> pl.Series:
+    """The reason of every plan row, gathered from the distinct reason texts.
+
+    `decided` are the rows that neither keep a lock nor stay in their held class.
+    """
+    code = np.where(status == _LOCKED, _R_LOCKED, _R_KEPT)
+    d_status, d_final, d_current = status[decided], final[decided], current[decided]
+    assigned = d_final >= 0
+    # Quoting the problem's reason (-2: nobody can take the case, -3: why the previous officer
+    # cannot keep it); a move to balance load names the previous officer, on the roster (held).
+    code[decided] = np.select(
+        [
+            ~assigned & (d_status == _UNASSIGNABLE),
+            ~assigned,
+            d_status == _ORPHAN,
+            d_status == _NEW,
+            d_final == d_current,
+        ],
+        [-2, _R_UNASSIGNED, -3, _R_NEW, _R_KEPT],
+        len(_FIXED_REASONS) + d_current,
     )
+    reason = problem.cases["reason"]
+    nobody = np.flatnonzero(code == -2)
+    orphans = np.flatnonzero(code == -3)
+    texts = pl.concat(
+        [
+            pl.Series(_FIXED_REASONS, dtype=pl.String),
+            "moved to balance load from " + pl.Series(problem.officer_ids, dtype=pl.String),
+            "unassignable: " + reason.gather(pl.Series(nobody, dtype=pl.Int64)),
+            "moved: " + reason.gather(pl.Series(orphans, dtype=pl.Int64)),
+        ]
+    )
+    first = len(_FIXED_REASONS) + problem.n_officers
+    code[nobody] = first + np.arange(len(nobody))
+    code[orphans] = first + len(nobody) + np.arange(len(orphans))
+    # One chunk and 32-bit indices: a gather over several chunks or with 64-bit indices costs
+    # several times more at millions of rows.
+    return texts.rechunk().gather(pl.Series(code, dtype=pl.UInt32)).alias("reason")
+
+
+def _nullable(index: IntArray) -> pl.Series:
+    """`index` as a 32-bit column, null where it is -1."""
+    values = pl.Series("index", index, dtype=pl.Int32)
+    return values.to_frame().select(pl.when(values >= 0).then(values)).to_series()

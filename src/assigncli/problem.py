@@ -18,6 +18,7 @@ Connected components of the eligibility graph are independent subproblems.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -25,6 +26,7 @@ import polars as pl
 
 from assigncli.config import Config
 from assigncli.contract import available_hours_expr
+from assigncli.read import chunked_like
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -32,12 +34,16 @@ BoolArray = npt.NDArray[np.bool_]
 
 NO_CAP = -1  # max_cases sentinel: the officer has no case cap
 
-# Case status values (the `status` column of Problem.cases).
+# Case status values (the `status` column of Problem.cases, an Enum of these in this order).
 LOCKED = "locked"
 HELD = "held"
 ORPHAN = "orphan"
 NEW = "new"
 UNASSIGNABLE = "unassignable"
+STATUSES = (LOCKED, HELD, ORPHAN, NEW, UNASSIGNABLE)
+STATUS_DTYPE = pl.Enum(STATUSES)
+_LOCKED, _HELD, _ORPHAN, _NEW, _UNASSIGNABLE = range(len(STATUSES))
+_STATUS_VALUES = pl.Series("status", STATUSES, dtype=STATUS_DTYPE)
 
 
 @dataclass(frozen=True)
@@ -76,8 +82,10 @@ class Problem:
     handoff_hours: float
     n_components: int
 
-    # Per case: case_id, row, status, officer (current, index or null), group, held, pool,
-    # effort_hours, current_officer_id, locked (honoured lock), reason (orphan/unassignable reason).
+    # Per case, in input order: case_id, row (UInt32), status (STATUS_DTYPE), officer (current
+    # officer's index, null when none or not on the roster), group, held, pool (Int32, null when
+    # not applicable), effort_hours, current_officer_id, locked (honoured lock), reason (why an
+    # orphan must move or an unassignable case has nobody; null for every other case).
     cases: pl.DataFrame
 
     @property
@@ -222,149 +230,105 @@ def _group_eligibility(
 
 
 def build_problem(roster: pl.DataFrame, cases: pl.DataFrame, config: Config) -> Problem:
-    """Group validated, effort-annotated cases into solver classes (vectorized; no per-case loop)."""
+    """Group validated, effort-annotated cases into solver classes (vectorized; no per-case loop).
+
+    At national scale (millions of cases) the cases are touched only through integer codes: each
+    case gets its eligibility group and its current officer's index once (one hash pass on the
+    strings each), and every later step is array arithmetic on those codes. Reason texts are
+    built for orphan and unassignable cases only.
+    """
     officers = _officer_table(roster, config)
     n_off = officers.height
-    id_to_idx = officers.select(
-        pl.col("officer_id").alias("current_officer_id"),
-        pl.col("officer").cast(pl.Int64).alias("cur"),
-        pl.col("active").alias("cur_active"),
-        pl.col("available_hours").alias("cur_available"),
-        pl.col("office").alias("cur_offices"),
-        pl.col("skills").alias("cur_skills"),
-        pl.col("cap").alias("cur_cap"),
-    )
+    n = cases.height
 
-    base = cases.select(
-        "case_id",
-        "office",
-        "current_officer_id",
-        "locked",
-        pl.col("required_skills").list.unique().list.sort(),
-        "effort_hours",
-    ).with_row_index("row")
-
-    groups = base.select("office", "required_skills").unique(maintain_order=True)
-    groups = groups.with_row_index("group")
+    groups, group = _case_groups(cases)
     eligible, group_reason = _group_eligibility(groups, officers)
-
-    frame = (
-        base.join(groups, on=["office", "required_skills"], how="left")
-        .join(id_to_idx, on="current_officer_id", how="left")
-        .with_columns(pl.col("group").cast(pl.Int64))
-    )
-
-    # Is the current officer eligible for the case's group? Join on the (group, officer) edge list.
-    edge_group = np.repeat(np.arange(len(eligible), dtype=np.int64), [len(e) for e in eligible])
+    group_sizes = np.array([len(e) for e in eligible], dtype=np.int64)
+    edge_group = np.repeat(np.arange(len(eligible), dtype=np.int64), group_sizes)
     edge_officer = np.fromiter(
         (o for e in eligible for o in e), dtype=np.int64, count=len(edge_group)
     )
-    edges = pl.DataFrame(
-        {"group": edge_group, "cur": edge_officer, "cur_eligible": np.ones(len(edge_group), bool)}
-    )
-    frame = frame.join(edges, on=["group", "cur"], how="left").with_columns(
-        pl.col("cur_eligible").fill_null(False)
-    )
-    has_eligible = pl.DataFrame(
-        {
-            "group": np.arange(len(eligible), dtype=np.int64),
-            "group_ok": np.array([bool(e) for e in eligible], dtype=bool),
-            "group_reason": pl.Series(group_reason, dtype=pl.String),
-        }
-    )
-    frame = frame.join(has_eligible, on="group", how="left")
 
-    honoured = pl.col("locked") & pl.col("cur").is_not_null() & pl.col("cur_active")
-    status = (
-        pl.when(honoured)
-        .then(pl.lit(LOCKED))
-        .when(~pl.col("group_ok"))
-        .then(pl.lit(UNASSIGNABLE))
-        .when(pl.col("cur_eligible"))
-        .then(pl.lit(HELD))
-        .when(pl.col("current_officer_id").is_not_null())
-        .then(pl.lit(ORPHAN))
-        .otherwise(pl.lit(NEW))
-    )
-    cur = pl.col("current_officer_id")
-    orphan_reason = (
-        pl.when(pl.col("cur").is_null())
-        .then(pl.format("previous officer {} is not on the roster", cur))
-        .when(~pl.col("cur_active"))
-        .then(pl.format("previous officer {} is inactive", cur))
-        .when(pl.col("cur_available") <= 0)
-        .then(pl.format("previous officer {} is away all cycle", cur))
-        .when(~pl.col("cur_offices").list.contains(pl.col("office")))
-        .then(pl.format("previous officer {} does not cover office {}", cur, pl.col("office")))
-        .when(pl.col("cur_cap") == 0)
-        .then(pl.format("previous officer {} has max_cases = 0", cur))
-        .otherwise(
-            pl.format(
-                "previous officer {} lacks required skill(s) {}",
-                cur,
-                pl.col("required_skills").list.set_difference(pl.col("cur_skills")).list.join(", "),
-            )
-        )
-    )
-    frame = frame.with_columns(status.alias("status")).with_columns(
-        pl.when(pl.col("status") == UNASSIGNABLE)
-        .then(pl.col("group_reason"))
-        .when(pl.col("status") == ORPHAN)
-        .then(orphan_reason)
-        .otherwise(None)
-        .alias("reason"),
-        (pl.col("status") == LOCKED).alias("locked"),
-    )
+    # Per-case codes. An officer index of -1 (no officer, or not on the roster) reads the
+    # sentinel appended to per-officer arrays, so no case needs a branch.
+    cur = _officer_index(cases, officers)
+    active = np.append(officers["active"].to_numpy().astype(bool), False)
+    locked_in = cases["locked"].fill_null(False).to_numpy().astype(bool)
+    effort = cases["effort_hours"].cast(pl.Float64).to_numpy()
+    has_current = cases["current_officer_id"].is_not_null().to_numpy().astype(bool)
 
-    # Locked loads.
+    # Rank, in (officer, group) order, of the eligibility edge from each case's group to its
+    # current officer; -1 when that officer is not eligible for the group.
+    edge_order = np.lexsort((edge_group, edge_officer))
+    cur_edge = _edge_rank(group, cur, edge_group[edge_order], edge_officer[edge_order], n_off)
+    status = np.select(
+        [
+            locked_in & active[cur],
+            group_sizes[group] == 0,
+            cur_edge >= 0,
+            has_current,
+        ],
+        [_LOCKED, _UNASSIGNABLE, _HELD, _ORPHAN],
+        _NEW,
+    ).astype(np.uint8)
+
+    # Locked loads. Summed by polars group_by, as before this path was rewritten on arrays, so
+    # that the hours stay bit for bit the same.
+    is_locked = status == _LOCKED
     locked = (
-        frame.filter(pl.col("status") == LOCKED)
+        pl.DataFrame({"cur": cur[is_locked], "hours": effort[is_locked]})
         .group_by("cur")
-        .agg(pl.col("effort_hours").sum().alias("hours"), pl.len().alias("count"))
+        .agg(pl.col("hours").sum(), pl.len().alias("count"))
     )
     locked_hours = np.zeros(n_off)
     locked_count = np.zeros(n_off, dtype=np.int64)
-    if locked.height:
-        idx = locked["cur"].to_numpy()
-        locked_hours[idx] = locked["hours"].to_numpy()
-        locked_count[idx] = locked["count"].to_numpy()
+    locked_hours[locked["cur"].to_numpy()] = locked["hours"].to_numpy()
+    locked_count[locked["cur"].to_numpy()] = locked["count"].to_numpy()
 
-    # Pools: (group, effort, handoff). Held classes feed the handoff pool of their group and effort.
-    movable = frame.filter(pl.col("status").is_in([HELD, ORPHAN, NEW]))
-    pool_keys = (
-        movable.select(
-            "group",
-            "effort_hours",
-            (pl.col("status") != NEW).alias("handoff"),
-            (pl.col("status") != HELD).cast(pl.Int64).alias("fixed"),
-        )
-        .group_by("group", "effort_hours", "handoff")
-        .agg(pl.col("fixed").sum())
-        .sort("group", "effort_hours", "handoff")
-        .with_row_index("pool")
-        .with_columns(pl.col("pool").cast(pl.Int64))
+    # Pools: (group, effort, handoff), numbered in that order. Held classes feed the handoff pool
+    # of their group and effort. Efforts are ranked among their distinct values so that the key
+    # is one integer whose order is the pool order.
+    movable = (status == _HELD) | (status == _ORPHAN) | (status == _NEW)
+    m_status = status[movable]
+    m_effort = pl.Series(effort[movable], dtype=pl.Float64)
+    efforts = np.sort(m_effort.unique().to_numpy())
+    n_eff = max(len(efforts), 1)
+    m_key = (group[movable].astype(np.int64) * n_eff + _positions(m_effort, efforts)) * 2 + (
+        m_status != _NEW
     )
-    frame = frame.join(
-        pool_keys.select("group", "effort_hours", "handoff", "pool"),
-        left_on=["group", "effort_hours", (pl.col("status") != NEW)],
-        right_on=["group", "effort_hours", "handoff"],
-        how="left",
-    ).with_columns(
-        pl.when(pl.col("status").is_in([HELD, ORPHAN, NEW])).then(pl.col("pool")).alias("pool")
-    )
+    del m_effort
+    pool_keys, m_pool = _dense_rank(m_key)
+    del m_key
+    n_pools = len(pool_keys)
+    pool_fixed = np.bincount(m_pool[m_status != _HELD], minlength=n_pools).astype(np.int64)
+    pool_effort = efforts[(pool_keys // 2) % n_eff] if n_pools else np.zeros(0)
+    pool_handoff = (pool_keys % 2).astype(bool)
+    pool_group = pool_keys // (2 * n_eff)
+    pool = np.full(n, -1, dtype=np.int32)
+    pool[movable] = m_pool
+    del m_pool, m_status
 
-    held_keys = (
-        frame.filter(pl.col("status") == HELD)
-        .group_by("cur", "pool")
-        .agg(pl.len().alias("count"), pl.col("effort_hours").first())
-        .sort("cur", "pool")
-        .with_row_index("held")
-        .with_columns(pl.col("held").cast(pl.Int64))
+    # Held classes: (officer, pool), numbered in that order. A held case's pool is a handoff
+    # pool of its group, so the key is (its edge in (officer, group) order, the pool's place
+    # among its group's handoff pools): a narrow range, ranked by a lookup table.
+    is_held = status == _HELD
+    handoff_pools = np.flatnonzero(pool_handoff)
+    hp_group = pool_group[handoff_pools]
+    hp_first = np.searchsorted(hp_group, np.arange(len(eligible) + 1))
+    hp_local = np.arange(len(handoff_pools)) - hp_first[hp_group]
+    width = int(hp_local.max()) + 1 if len(hp_local) else 1
+    local = np.full(n_pools, -1, dtype=np.int64)
+    local[handoff_pools] = hp_local
+    held_keys, h_index = _dense_rank(
+        cur_edge[is_held].astype(np.int64) * width + local[pool[is_held]]
     )
-    frame = frame.join(held_keys.select("cur", "pool", "held"), on=["cur", "pool"], how="left")
-    frame = frame.with_columns(
-        pl.when(pl.col("status") == HELD).then(pl.col("held")).alias("held")
-    ).sort("row")
+    held = np.full(n, -1, dtype=np.int32)
+    held[is_held] = h_index
+    held_count = np.bincount(h_index, minlength=len(held_keys)).astype(np.int64)
+    held_edge = held_keys // width
+    held_officer = edge_officer[edge_order][held_edge]
+    held_pool = handoff_pools[hp_first[edge_group[edge_order][held_edge]] + held_keys % width]
+    del h_index
 
     # Components: officers linked through shared eligibility groups.
     uf = _UnionFind(n_off)
@@ -374,8 +338,8 @@ def build_problem(roster: pl.DataFrame, cases: pl.DataFrame, config: Config) -> 
     roots = np.array([uf.find(i) for i in range(n_off)], dtype=np.int64)
     _, component = np.unique(roots, return_inverse=True)
 
-    group_sizes = np.array([len(e) for e in eligible], dtype=np.int64)
     group_ptr = np.concatenate([[0], np.cumsum(group_sizes)]).astype(np.int64)
+    reason = _reasons(cases, officers, groups, group_reason, group, cur, status)
 
     return Problem(
         officer_ids=tuple(officers["officer_id"].to_list()),
@@ -384,37 +348,246 @@ def build_problem(roster: pl.DataFrame, cases: pl.DataFrame, config: Config) -> 
         available=officers["available_hours"].to_numpy().astype(np.float64),
         max_cases=officers["cap"].to_numpy().astype(np.int64),
         receives=officers["receives"].to_numpy().astype(bool),
-        locked_hours=locked_hours,
+        locked_hours=locked_hours.astype(np.float64),
         locked_count=locked_count,
         officer_component=component.astype(np.int64),
         group_office=tuple(groups["office"].to_list()),
         group_skills=tuple(tuple(s) for s in groups["required_skills"].to_list()),
         group_ptr=group_ptr,
         group_officers=edge_officer,
-        held_officer=held_keys["cur"].to_numpy().astype(np.int64),
-        held_pool=held_keys["pool"].to_numpy().astype(np.int64),
-        held_count=held_keys["count"].to_numpy().astype(np.int64),
-        held_effort=held_keys["effort_hours"].to_numpy().astype(np.float64),
-        pool_group=pool_keys["group"].to_numpy().astype(np.int64),
-        pool_effort=pool_keys["effort_hours"].to_numpy().astype(np.float64),
-        pool_handoff=pool_keys["handoff"].to_numpy().astype(bool),
-        pool_fixed=pool_keys["fixed"].to_numpy().astype(np.int64),
+        held_officer=held_officer.astype(np.int64),
+        held_pool=held_pool.astype(np.int64),
+        held_count=held_count,
+        held_effort=pool_effort[held_pool].astype(np.float64),
+        pool_group=pool_group.astype(np.int64),
+        pool_effort=pool_effort.astype(np.float64),
+        pool_handoff=pool_handoff,
+        pool_fixed=pool_fixed,
         handoff_hours=config.handoff_hours,
         n_components=int(component.max()) + 1 if n_off else 0,
-        cases=frame.select(
-            "case_id",
-            "row",
-            "status",
-            pl.col("cur").alias("officer"),
-            "group",
-            "held",
-            "pool",
-            "effort_hours",
-            "current_officer_id",
-            "locked",
-            "reason",
+        cases=pl.DataFrame(
+            [
+                chunked_like(column, cases["case_id"])
+                for column in (
+                    cases["case_id"],
+                    pl.Series("row", np.arange(n, dtype=np.uint32)),
+                    _STATUS_VALUES.gather(pl.Series(status)).alias("status"),
+                    _nullable("officer", cur),
+                    pl.Series("group", group),
+                    _nullable("held", held),
+                    _nullable("pool", pool),
+                    cases["effort_hours"],
+                    cases["current_officer_id"],
+                    pl.Series("locked", is_locked),
+                    reason,
+                )
+            ]
         ),
     )
+
+
+def _case_groups(cases: pl.DataFrame) -> tuple[pl.DataFrame, IntArray]:
+    """The eligibility groups (office, sorted distinct skills) in order of first appearance, and
+    the group of every case.
+
+    Sorting each case's skill list costs seconds per million cases, yet only a few hundred
+    distinct (office, skills) pairs exist: they are normalized once each, and each case finds its
+    pair through a 64-bit hash, checked to be collision-free (else through an exact join).
+    """
+    need = cases.select("office", "required_skills")
+    pairs = need.unique(maintain_order=True)
+    normalized = pairs.with_columns(pl.col("required_skills").list.unique().list.sort())
+    # A group first appears with the first of its pairs, so this keeps first-appearance order.
+    groups = normalized.unique(maintain_order=True)
+    pair_group = (
+        normalized.join(
+            groups.with_row_index("group"),
+            on=["office", "required_skills"],
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )["group"]
+        .cast(pl.Int32)
+        .to_numpy()
+    )
+    return groups, pair_group[_pair_of_case(need, pairs)]
+
+
+def _pair_of_case(need: pl.DataFrame, pairs: pl.DataFrame) -> IntArray:
+    """Index in `pairs` (the distinct rows of `need`) of every row of `need`."""
+    key = pl.struct(pl.all()).hash()
+    pair_keys = pairs.select(key).to_series()
+    if pair_keys.n_unique() == pairs.height:
+        found = _positions(need.select(key).to_series(), pair_keys.to_numpy(), exact=False)
+        if (found >= 0).all():
+            return found
+    return (
+        need.join(
+            pairs.with_row_index("__pair"),
+            on=pairs.columns,
+            how="left",
+            nulls_equal=True,
+            maintain_order="left",
+        )["__pair"]
+        .cast(pl.Int64)
+        .to_numpy()
+    )
+
+
+def _positions(values: pl.Series, keys: npt.NDArray[np.generic], *, exact: bool = True) -> IntArray:
+    """Position in the distinct `keys` of every value (a hash lookup); -1 for a value not found
+    (only when `exact` is False: otherwise every value must be a key)."""
+    positions = values.replace_strict(
+        pl.Series(keys, dtype=values.dtype),
+        pl.int_range(len(keys), dtype=pl.Int64, eager=True),
+        default=None if exact else -1,
+        return_dtype=pl.Int64,
+    )
+    return positions.to_numpy()
+
+
+# A lookup table over the range of the keys is the fastest way to rank them, up to this many
+# cells (4 bytes each); wider ranges use a hash lookup of the distinct keys.
+_DENSE_RANK_CELLS = 1 << 25
+
+
+def _dense_rank(keys: IntArray) -> tuple[IntArray, IntArray]:
+    """The sorted distinct `keys`, and the rank of every key among them."""
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    low, high = int(keys.min()), int(keys.max())
+    if high - low < _DENSE_RANK_CELLS:
+        present = np.zeros(high - low + 1, dtype=bool)
+        present[keys - low] = True
+        rank = np.cumsum(present, dtype=np.int32) - 1
+        return np.flatnonzero(present).astype(np.int64) + low, rank[keys - low].astype(np.int64)
+    distinct = np.sort(pl.Series(keys, dtype=pl.Int64).unique().to_numpy())
+    return distinct, _positions(pl.Series(keys, dtype=pl.Int64), distinct)
+
+
+def _officer_index(cases: pl.DataFrame, officers: pl.DataFrame) -> npt.NDArray[np.int32]:
+    """Roster index of each case's current officer; -1 when none or not on the roster."""
+    ids = officers["officer_id"]
+    current = cases["current_officer_id"]
+    if ids.len() and not ids.null_count() and ids.n_unique() == ids.len():
+        # An Enum over the roster ids is the fastest lookup: its physical value is the index.
+        index = current.cast(pl.Enum(ids), strict=False).to_physical().cast(pl.Int32)
+    else:
+        table = officers.select(
+            pl.col("officer_id").alias("current_officer_id"), pl.col("officer").cast(pl.Int32)
+        )
+        index = current.to_frame().join(
+            table, on="current_officer_id", how="left", maintain_order="left"
+        )["officer"]
+    return index.fill_null(-1).to_numpy()
+
+
+# Dense (group × officer) edge tables up to this many cells (4 bytes each); a hash lookup beyond.
+_DENSE_EDGE_CELLS = 1 << 25
+
+
+def _edge_rank(
+    group: npt.NDArray[np.signedinteger[Any]],
+    officer: npt.NDArray[np.signedinteger[Any]],
+    edge_group: IntArray,
+    edge_officer: IntArray,
+    n_off: int,
+) -> npt.NDArray[np.signedinteger[Any]]:
+    """Position in the edge list of each (case group, officer) pair; -1 when it is no edge or
+    the officer is -1."""
+    n_groups = max(
+        int(group.max()) + 1 if len(group) else 0,
+        int(edge_group.max()) + 1 if len(edge_group) else 0,
+    )
+    if n_groups * (n_off + 1) <= _DENSE_EDGE_CELLS:
+        # One column more than officers, left at -1, is where officer -1 lands.
+        table = np.full((n_groups, n_off + 1), -1, dtype=np.int32)
+        table[edge_group, edge_officer] = np.arange(len(edge_group), dtype=np.int32)
+        ranks: npt.NDArray[np.signedinteger[Any]] = table[group, officer]
+        return ranks
+    stride = n_off + 1
+    edges = pl.Series(edge_group * stride + edge_officer, dtype=pl.Int64)
+    keys = pl.Series(group.astype(np.int64) * stride + officer, dtype=pl.Int64)
+    rank: IntArray = keys.replace_strict(
+        edges, pl.int_range(len(edges), dtype=pl.Int64, eager=True), default=-1
+    ).to_numpy()
+    return np.where(officer >= 0, rank, -1)
+
+
+def _nullable(name: str, index: npt.NDArray[np.signedinteger[Any]]) -> pl.Series:
+    """An Int32 column holding `index`, null where it is -1."""
+    values = pl.Series(name, index.astype(np.int32, copy=False))
+    return values.to_frame().select(pl.when(values >= 0).then(values).alias(name)).to_series()
+
+
+def _reasons(
+    cases: pl.DataFrame,
+    officers: pl.DataFrame,
+    groups: pl.DataFrame,
+    group_reason: list[str | None],
+    group: npt.NDArray[np.signedinteger[Any]],
+    cur: npt.NDArray[np.signedinteger[Any]],
+    status: npt.NDArray[np.uint8],
+) -> pl.Series:
+    """Why each orphan must move and why each unassignable case has nobody; null for the rest.
+
+    Built on the orphan rows only (a few percent of the cases) and handed out by a gather.
+    """
+    orphan_rows = np.flatnonzero(status == _ORPHAN)
+    attributes = officers.select(
+        pl.col("active").alias("cur_active"),
+        pl.col("available_hours").alias("cur_available"),
+        pl.col("office").alias("cur_offices"),
+        pl.col("skills").alias("cur_skills"),
+        pl.col("cap").alias("cur_cap"),
+    )
+    orphan_cur = cur[orphan_rows]
+    orphan_group = group[orphan_rows]
+    on_roster = pl.Series(orphan_cur >= 0)
+    frame = pl.DataFrame(
+        [
+            cases["current_officer_id"].gather(orphan_rows),
+            groups["office"].gather(orphan_group),
+            groups["required_skills"].gather(orphan_group),
+        ]
+    ).with_columns(
+        attributes.select(
+            pl.when(on_roster).then(pl.all().gather(pl.Series(np.maximum(orphan_cur, 0))))
+        )
+        if attributes.height
+        else attributes.clear(len(orphan_rows))
+    )
+    who = pl.col("current_officer_id")
+    orphan_reason = (
+        pl.when(pl.col("cur_active").is_null())
+        .then(pl.format("previous officer {} is not on the roster", who))
+        .when(~pl.col("cur_active"))
+        .then(pl.format("previous officer {} is inactive", who))
+        .when(pl.col("cur_available") <= 0)
+        .then(pl.format("previous officer {} is away all cycle", who))
+        .when(~pl.col("cur_offices").list.contains(pl.col("office")))
+        .then(pl.format("previous officer {} does not cover office {}", who, pl.col("office")))
+        .when(pl.col("cur_cap") == 0)
+        .then(pl.format("previous officer {} has max_cases = 0", who))
+        .otherwise(
+            pl.format(
+                "previous officer {} lacks required skill(s) {}",
+                who,
+                pl.col("required_skills").list.set_difference(pl.col("cur_skills")).list.join(", "),
+            )
+        )
+    )
+    texts = pl.concat(
+        [
+            frame.select(orphan_reason).to_series().cast(pl.String),
+            pl.Series(group_reason, dtype=pl.String),
+        ]
+    )
+    index = np.full(len(status), -1, dtype=np.int64)
+    index[orphan_rows] = np.arange(len(orphan_rows))
+    unassignable = status == _UNASSIGNABLE
+    index[unassignable] = len(orphan_rows) + group[unassignable]
+    return texts.gather(_nullable("reason", index)).alias("reason")
 
 
 def describe(problem: Problem) -> dict[str, int]:

@@ -88,6 +88,23 @@ def read_table(path: Path, role: Role) -> pl.DataFrame:
     return frame
 
 
+def chunked_like(values: pl.Series, like: pl.Series) -> pl.Series:
+    """`values` split into chunks of the same lengths as those of `like` (no copy).
+
+    A Parquet file is read as one chunk per row group. A column computed later is one chunk, and
+    a table mixing both layouts is copied into one layout by every multi-column operation (a
+    select, a filter, a join), which at millions of rows costs more than the operation itself.
+    """
+    lengths = like.chunk_lengths()
+    if len(lengths) <= 1 or values.n_chunks() > 1 or values.len() != like.len():
+        return values
+    starts = [0]
+    for length in lengths[:-1]:
+        starts.append(starts[-1] + length)
+    parts = [values.slice(start, length) for start, length in zip(starts, lengths, strict=True)]
+    return pl.concat(parts, rechunk=False)
+
+
 def _read_csv(path: Path, text_columns: dict[str, pl.DataType]) -> pl.DataFrame:
     overrides = _text_overrides(text_columns)
     try:
