@@ -138,10 +138,13 @@ class ComponentCPSAT:
         np.add.at(load, comp.arc_officer, state.flow * self.cost_scaled[comp.arc_pool])
         return [int(x) for x in load]
 
-    def _run(self, seconds: float) -> tuple[cp_model.CpSolver, Any]:
+    def _run(self, seconds: float, work: float) -> tuple[cp_model.CpSolver, Any]:
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.max_time_in_seconds = max(0.05, seconds)
+        # The deterministic limit makes a single-worker run stop at the same point every time;
+        # the wall-clock limit only protects the deadline on a slow or loaded machine.
+        params.max_deterministic_time = max(0.05, work)
         params.num_workers = self.workers
         params.random_seed = self.seed
         if self.log is not None:
@@ -158,21 +161,30 @@ class ComponentCPSAT:
             np.array([solver.value(v) for v in self.unassigned], dtype=np.int64),
         )
 
-    def solve(self, start: State, deadline: float, lp_peak: float | None) -> ExactResult:
+    def solve(
+        self, start: State, deadline: float, lp_peak: float | None, work: float
+    ) -> ExactResult:
+        """Levels 1-4 by `deadline` (time.perf_counter()), with `work` units of CP-SAT's
+        deterministic time in all (split between levels as the wall time is)."""
         comp, model = self.comp, self.model
         state = start
         status_text = "feasible"
         bound = 0.0
         solved = 0
+        work_left = work
 
-        def remaining(level: int) -> float:
-            return max(0.0, deadline - time.perf_counter()) * _LEVEL_SHARE[level]
+        def remaining(level: int) -> tuple[float, float]:
+            nonlocal work_left
+            share = _LEVEL_SHARE[level]
+            level_work = work_left * share
+            work_left -= level_work
+            return max(0.0, deadline - time.perf_counter()) * share, level_work
 
         # Level 1: assign as many cases as the caps allow.
         if comp.capped:
             model.minimize(cp_model.LinearExpr.sum(self.unassigned))
             self._hint(state, {})
-            solver, status = self._run(remaining(1))
+            solver, status = self._run(*remaining(1))
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 state = self._read(solver)
             model.add(cp_model.LinearExpr.sum(self.unassigned) <= int(state.unassigned.sum()))
@@ -185,7 +197,7 @@ class ComponentCPSAT:
             model.add(self.peak >= math.floor(lp_peak * UTIL_SCALE * (1 - 1e-5)))
         model.minimize(self.peak)
         self._hint(state, {self.peak: self._peak_value(state)})
-        solver, status = self._run(remaining(2))
+        solver, status = self._run(*remaining(2))
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found = self._read(solver)
             if self._peak_value(found) <= self._peak_value(state):
@@ -215,7 +227,7 @@ class ComponentCPSAT:
             s: max(0, loads[o] - limit) for s, (o, limit) in zip(excess, thresholds, strict=True)
         }
         self._hint(state, {self.peak: peak_value, **hints})
-        solver, status = self._run(remaining(3))
+        solver, status = self._run(*remaining(3))
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             state = self._read(solver)
             solved = 3
@@ -229,7 +241,7 @@ class ComponentCPSAT:
             s: max(0, loads[o] - limit) for s, (o, limit) in zip(excess, thresholds, strict=True)
         }
         self._hint(state, {self.peak: peak_value, **hints})
-        solver, status = self._run(remaining(4))
+        solver, status = self._run(*remaining(4))
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             state = self._read(solver)
             solved = 4

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from ortools.linear_solver import linear_solver_pb2, pywraplp
 
 from assigncli.component import BALANCE_LEVELS, Component
@@ -33,6 +34,8 @@ from assigncli.problem import NO_CAP, BoolArray, FloatArray, IntArray
 # The peak and penalty found by a level are relaxed by this much before the next level, so that
 # numerical noise never makes the next level infeasible.
 _LEVEL_SLACK = 1e-7
+# Level 4 is attempted only with at least this multiple of level 2's solve time left.
+_LEVEL4_TIME_RATIO = 1.2
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,71 @@ def officer_types(comp: Component) -> IntArray:
     return types
 
 
+class _ModelBuilder:
+    """Columns, rows and coefficients as numpy blocks, turned into one MPModelProto: building
+    a 300k-column LP through per-coefficient calls takes seconds, this takes a fraction."""
+
+    def __init__(self) -> None:
+        self.lower: list[FloatArray] = []
+        self.upper: list[FloatArray] = []
+        self.row_lower: list[FloatArray] = []
+        self.row_upper: list[FloatArray] = []
+        self.entries: list[tuple[IntArray, IntArray, FloatArray]] = []
+        self.blocks: dict[str, slice] = {}
+        self.n_columns = 0
+        self.n_rows = 0
+        self.load_officers: IntArray = np.zeros(0, dtype=np.int64)
+
+    def columns(self, name: str, lower: npt.ArrayLike, upper: npt.ArrayLike) -> IntArray:
+        lower, upper = np.asarray(lower), np.asarray(upper)
+        n = len(lower)
+        self.blocks[name] = slice(self.n_columns, self.n_columns + n)
+        self.lower.append(np.asarray(lower, dtype=np.float64))
+        self.upper.append(np.asarray(upper, dtype=np.float64))
+        self.n_columns += n
+        return np.arange(self.n_columns - n, self.n_columns, dtype=np.int64)
+
+    def rows(self, lower: npt.ArrayLike, upper: npt.ArrayLike) -> IntArray:
+        lower, upper = np.asarray(lower), np.asarray(upper)
+        n = len(lower)
+        self.row_lower.append(np.asarray(lower, dtype=np.float64))
+        self.row_upper.append(np.asarray(upper, dtype=np.float64))
+        self.n_rows += n
+        return np.arange(self.n_rows - n, self.n_rows, dtype=np.int64)
+
+    def terms(self, rows: IntArray, columns: IntArray, coefficients: npt.ArrayLike) -> None:
+        coef = np.broadcast_to(np.asarray(coefficients, dtype=np.float64), rows.shape)
+        if (rows < 0).any():  # pragma: no cover - a row index was not created
+            raise ValueError("coefficient for a missing row")
+        self.entries.append((rows.astype(np.int64), columns.astype(np.int64), coef.copy()))
+
+    def proto(self) -> linear_solver_pb2.MPModelProto:
+        model = linear_solver_pb2.MPModelProto()
+        lower = np.concatenate(self.lower) if self.lower else np.zeros(0)
+        upper = np.concatenate(self.upper) if self.upper else np.zeros(0)
+        add_variable = model.variable.add
+        for lo, hi in zip(lower.tolist(), upper.tolist(), strict=True):
+            add_variable(lower_bound=lo, upper_bound=hi)
+        rows = np.concatenate([e[0] for e in self.entries])
+        cols = np.concatenate([e[1] for e in self.entries])
+        coef = np.concatenate([e[2] for e in self.entries])
+        keep = coef != 0
+        rows, cols, coef = rows[keep], cols[keep], coef[keep]
+        order = np.lexsort((cols, rows))
+        rows, cols, coef = rows[order], cols[order], coef[order]
+        bounds = np.searchsorted(rows, np.arange(self.n_rows + 1))
+        row_lower = np.concatenate(self.row_lower) if self.row_lower else np.zeros(0)
+        row_upper = np.concatenate(self.row_upper) if self.row_upper else np.zeros(0)
+        col_list, coef_list = cols.tolist(), coef.tolist()
+        add_row = model.constraint.add
+        for r, (lo, hi) in enumerate(zip(row_lower.tolist(), row_upper.tolist(), strict=True)):
+            a, b = int(bounds[r]), int(bounds[r + 1])
+            add_row(
+                lower_bound=lo, upper_bound=hi, var_index=col_list[a:b], coefficient=coef_list[a:b]
+            )
+        return model
+
+
 class ComponentLP:
     """Builds the LP once; each level changes the objective and adds constraints (GLOP resumes)."""
 
@@ -117,147 +185,156 @@ class ComponentLP:
             raise RuntimeError("GLOP is not available in this OR-Tools build")
         self.solver = solver
         self.deadline = float("inf")
-        inf = solver.infinity()
         uncapped = comp.cap == NO_CAP
         if by_type:
             self.unit = officer_types(comp)
         else:
             self.unit = np.where(uncapped, np.arange(comp.n_officers), -1).astype(np.int64)
         cols = self.cols = _columns(comp, self.unit)
-        size = comp.pool_size.astype(np.float64)
-        cost = comp.pool_cost
-        group_hours = np.zeros(comp.n_groups)
-        np.add.at(group_hours, comp.pool_group, size * cost)
-
-        self.released = [solver.NumVar(0.0, float(n), "") for n in comp.held_count]
-        self.capped_flow = [
-            solver.NumVar(0.0, float(size[p]), "") for p in comp.arc_pool[cols.capped_arcs]
-        ]
-        self.shared = [solver.NumVar(0.0, float(size[p]), "") for p in cols.shared_pools]
-        self.edge_hours = [solver.NumVar(0.0, float(group_hours[g]), "") for g in cols.edge_group]
         # A case can only stay unassigned when its pool reaches no officer without a cap; unless
         # such pools exist, level 1 (a full LP solve) is skipped.
-        unassignable = cols.counted_pools[~cols.pool_shared[cols.counted_pools]]
-        self.may_leave_unassigned = len(unassignable) > 0
-        self.unassigned_pools = unassignable
-        self.unassigned = [solver.NumVar(0.0, float(size[p]), "") for p in unassignable]
-        self.peak = solver.NumVar(0.0, inf, "peak")
+        self.unassigned_pools = cols.counted_pools[~cols.pool_shared[cols.counted_pools]]
+        self.may_leave_unassigned = len(self.unassigned_pools) > 0
+        direct = np.ones(comp.n_pools, dtype=bool)
+        direct[cols.counted_pools] = False
+        self.direct_pools = np.flatnonzero(direct).astype(np.int64)
+        self.fixed_load = comp.base_hours + np.bincount(
+            comp.held_officer, weights=comp.held_count * comp.held_effort, minlength=comp.n_officers
+        )
+        model = _ModelBuilder()
+        self._build(model, max_moves)
+        error = solver.LoadModelFromProto(model.proto())
+        if error:  # pragma: no cover - the model is built from validated arrays
+            raise RuntimeError(f"GLOP rejected the LP: {error}")
+        variables = solver.variables()
+        blocks = model.blocks
+        self.released = variables[blocks["released"]]
+        self.capped_flow = variables[blocks["capped_flow"]]
+        self.shared = variables[blocks["shared"]]
+        self.edge_hours = variables[blocks["edge_hours"]]
+        self.unassigned = variables[blocks["unassigned"]]
+        self.peak = variables[blocks["peak"].start]
+        load_vars = variables[blocks["load"]]
+        self.load: list[pywraplp.Variable | None] = [None] * comp.n_officers
+        for o, var in zip(model.load_officers.tolist(), load_vars, strict=True):
+            self.load[o] = var
+
+    def _build(self, model: _ModelBuilder, max_moves: float | None) -> None:
+        """Every column and row as arrays: one sparse triplet list, loaded in one call."""
+        comp, cols, by_type = self.comp, self.cols, self.by_type
+        size = comp.pool_size.astype(np.float64)
+        cost = comp.pool_cost
+        group_hours = np.bincount(comp.pool_group, weights=size * cost, minlength=comp.n_groups)
+        own = (self.unit < 0) if by_type else np.ones(comp.n_officers, dtype=bool)
+        load_officers = np.flatnonzero(own & comp.measured)
+        model.load_officers = load_officers
+
+        released = model.columns("released", np.zeros(comp.n_held), comp.held_count)
+        capped_pool = comp.arc_pool[cols.capped_arcs]
+        capped_officer = comp.arc_officer[cols.capped_arcs]
+        capped_flow = model.columns("capped_flow", np.zeros(len(capped_pool)), size[capped_pool])
+        shared = model.columns("shared", np.zeros(len(cols.shared_pools)), size[cols.shared_pools])
+        edge_hours = model.columns(
+            "edge_hours", np.zeros(len(cols.edge_group)), group_hours[cols.edge_group]
+        )
+        unassigned = model.columns(
+            "unassigned", np.zeros(len(self.unassigned_pools)), size[self.unassigned_pools]
+        )
+        peak = int(model.columns("peak", np.zeros(1), np.full(1, np.inf))[0])
+        load = model.columns(
+            "load", np.zeros(len(load_officers)), np.full(len(load_officers), np.inf)
+        )
 
         # Pool balance (cases), for pools of groups with capped officers:
         # capped flows + shared + unassigned - released into it = fixed.
-        pool_rows: dict[int, pywraplp.Constraint] = {
-            p: solver.Constraint(float(comp.pool_fixed[p]), float(comp.pool_fixed[p]))
-            for p in cols.counted_pools.tolist()
-        }
-        for p, var in zip(unassignable.tolist(), self.unassigned, strict=True):
-            pool_rows[p].SetCoefficient(var, 1.0)
-        for p, var in zip(cols.shared_pools.tolist(), self.shared, strict=True):
-            pool_rows[p].SetCoefficient(var, 1.0)
-        for a, var in zip(cols.capped_arcs.tolist(), self.capped_flow, strict=True):
-            pool_rows[int(comp.arc_pool[a])].SetCoefficient(var, 1.0)
+        pool_row = np.full(comp.n_pools, -1, dtype=np.int64)
+        fixed = comp.pool_fixed[cols.counted_pools].astype(np.float64)
+        pool_row[cols.counted_pools] = model.rows(fixed, fixed)
+        model.terms(pool_row[self.unassigned_pools], unassigned, 1.0)
+        model.terms(pool_row[cols.shared_pools], shared, 1.0)
+        model.terms(pool_row[capped_pool], capped_flow, 1.0)
+        into_counted = pool_row[comp.held_pool] >= 0
+        model.terms(pool_row[comp.held_pool[into_counted]], released[into_counted], -1.0)
 
         # Group balance (hours): what uncapped officers receive = what the pools send them. Pools
         # of groups without capped officers send everything, so they need no column or row.
-        direct = ~np.isin(np.arange(comp.n_pools), cols.counted_pools)
-        direct_hours = np.zeros(comp.n_groups)
-        np.add.at(direct_hours, comp.pool_group[direct], comp.pool_fixed[direct] * cost[direct])
-        group_rows: dict[int, pywraplp.Constraint] = {}
-        for g in np.unique(cols.edge_group).tolist():
-            group_rows[g] = solver.Constraint(float(direct_hours[g]), float(direct_hours[g]))
-        for g, var in zip(cols.edge_group.tolist(), self.edge_hours, strict=True):
-            group_rows[g].SetCoefficient(var, 1.0)
-        for p, var in zip(cols.shared_pools.tolist(), self.shared, strict=True):
-            group_rows[int(comp.pool_group[p])].SetCoefficient(var, -float(cost[p]))
-        for h, var in enumerate(self.released):
-            p = int(comp.held_pool[h])
-            row = pool_rows.get(p)
-            if row is not None:
-                row.SetCoefficient(var, -1.0)
-            else:
-                group_rows[int(comp.pool_group[p])].SetCoefficient(var, -float(cost[p]))
-        self.direct_pools = np.flatnonzero(direct).astype(np.int64)
+        direct = self.direct_pools
+        direct_hours = np.bincount(
+            comp.pool_group[direct],
+            weights=comp.pool_fixed[direct] * cost[direct],
+            minlength=comp.n_groups,
+        )
+        group_row = np.full(comp.n_groups, -1, dtype=np.int64)
+        groups = np.unique(cols.edge_group)
+        group_row[groups] = model.rows(direct_hours[groups], direct_hours[groups])
+        model.terms(group_row[cols.edge_group], edge_hours, 1.0)
+        model.terms(group_row[comp.pool_group[cols.shared_pools]], shared, -cost[cols.shared_pools])
+        h_direct = ~into_counted
+        pools = comp.held_pool[h_direct]
+        model.terms(group_row[comp.pool_group[pools]], released[h_direct], -cost[pools])
 
         # Officer loads: load_o = fixed_o + Σ movable terms, as a variable, so that the peak and
         # balance rows refer to it with one coefficient instead of restating every term.
-        fixed_load = comp.base_hours + np.bincount(
-            comp.held_officer, weights=comp.held_count * comp.held_effort, minlength=comp.n_officers
+        load_row = np.full(comp.n_officers, -1, dtype=np.int64)
+        fixed_load = self.fixed_load[load_officers]
+        load_row[load_officers] = model.rows(fixed_load, fixed_load)
+        model.terms(load_row[load_officers], load, 1.0)
+        peak_rows = model.rows(np.full(len(load_officers), -np.inf), np.zeros(len(load_officers)))
+        model.terms(peak_rows, load, 1.0)
+        model.terms(peak_rows, np.full(len(load_officers), peak), -comp.available[load_officers])
+        held_own = load_row[comp.held_officer] >= 0
+        model.terms(
+            load_row[comp.held_officer[held_own]], released[held_own], comp.held_effort[held_own]
         )
+        model.terms(load_row[capped_officer], capped_flow, -cost[capped_pool])
+        if not by_type:
+            model.terms(load_row[cols.edge_unit], edge_hours, -1.0)
+        else:
+            # Officers of a type share one capacity row: U·ΣA - Σ kept hours >= what the type
+            # receives. An officer also needs a row of its own only if its own cases could take
+            # it above the peak; none can when they fit under a proven lower bound of the peak.
+            typed = np.flatnonzero(~own)
+            n_types = int(self.unit.max()) + 1 if len(typed) else 0
+            t = self.unit[typed]
+            type_available = np.bincount(t, weights=comp.available[typed], minlength=n_types)
+            type_fixed = np.bincount(t, weights=self.fixed_load[typed], minlength=n_types)
+            type_rows = model.rows(type_fixed, np.full(n_types, np.inf))
+            model.terms(type_rows, np.full(n_types, peak), type_available)
+            model.terms(type_rows[cols.edge_unit], edge_hours, -1.0)
+            held_typed = ~own[comp.held_officer]
+            model.terms(
+                type_rows[self.unit[comp.held_officer[held_typed]]],
+                released[held_typed],
+                comp.held_effort[held_typed],
+            )
+            floor = self.peak_floor()
+            kept = typed[self.fixed_load[typed] > floor * comp.available[typed]]
+            kept_row = np.full(comp.n_officers, -1, dtype=np.int64)
+            kept_row[kept] = model.rows(self.fixed_load[kept], np.full(len(kept), np.inf))
+            model.terms(kept_row[kept], np.full(len(kept), peak), comp.available[kept])
+            held_kept = kept_row[comp.held_officer] >= 0
+            model.terms(
+                kept_row[comp.held_officer[held_kept]],
+                released[held_kept],
+                comp.held_effort[held_kept],
+            )
+
+        # Case caps count every case the officer ends with.
+        capped = np.flatnonzero(comp.cap != NO_CAP)
         fixed_count = comp.base_count + np.bincount(
             comp.held_officer, weights=comp.held_count, minlength=comp.n_officers
         )
-        self.fixed_load = fixed_load
-        # By type, officers of a type share one capacity row: U·ΣA - Σ kept hours >= what the
-        # type receives. An officer also needs a row of its own only if its own cases could take
-        # it above the peak; none can when they fit under a proven lower bound of the peak.
-        own = (self.unit < 0) if by_type else np.ones(comp.n_officers, dtype=bool)
-        n_types = int(self.unit.max()) + 1 if by_type and comp.n_officers else 0
-        type_rows: list[pywraplp.Constraint] = []
-        if by_type:
-            type_available = np.bincount(
-                self.unit[~own], weights=comp.available[~own], minlength=n_types
-            )
-            type_fixed = np.bincount(self.unit[~own], weights=fixed_load[~own], minlength=n_types)
-            for t in range(n_types):
-                row = solver.Constraint(float(type_fixed[t]), inf)
-                row.SetCoefficient(self.peak, float(type_available[t]))
-                type_rows.append(row)
-        floor = self.peak_floor()
-        self.load: list[pywraplp.Variable | None] = []
-        load_rows: list[pywraplp.Constraint | None] = []
-        count_rows: list[pywraplp.Constraint | None] = []
-        kept_rows: dict[int, pywraplp.Constraint] = {}
-        for o in range(comp.n_officers):
-            if own[o] and comp.measured[o]:
-                var = solver.NumVar(0.0, inf, "")
-                row = solver.Constraint(float(fixed_load[o]), float(fixed_load[o]))
-                row.SetCoefficient(var, 1.0)  # load - Σ terms = fixed
-                peak_row = solver.Constraint(-inf, 0.0)
-                peak_row.SetCoefficient(var, 1.0)
-                peak_row.SetCoefficient(self.peak, -float(comp.available[o]))
-                self.load.append(var)
-                load_rows.append(row)
-            else:
-                self.load.append(None)
-                load_rows.append(None)
-                if not own[o] and fixed_load[o] > floor * comp.available[o]:
-                    row = solver.Constraint(float(fixed_load[o]), inf)  # kept hours <= U·A_o
-                    row.SetCoefficient(self.peak, float(comp.available[o]))
-                    kept_rows[o] = row
-            if comp.cap[o] != NO_CAP:
-                count_rows.append(solver.Constraint(-inf, float(comp.cap[o] - fixed_count[o])))
-            else:
-                count_rows.append(None)
-        for h, var in enumerate(self.released):
-            o = int(comp.held_officer[h])
-            effort = float(comp.held_effort[h])
-            lrow = load_rows[o]
-            if lrow is not None:
-                lrow.SetCoefficient(var, effort)
-            elif not own[o]:
-                type_rows[int(self.unit[o])].SetCoefficient(var, effort)
-                krow = kept_rows.get(o)
-                if krow is not None:
-                    krow.SetCoefficient(var, effort)
-            crow = count_rows[o]
-            if crow is not None:
-                crow.SetCoefficient(var, -1.0)
-        for a, var in zip(cols.capped_arcs.tolist(), self.capped_flow, strict=True):
-            o = int(comp.arc_officer[a])
-            lrow = load_rows[o]
-            if lrow is not None:
-                lrow.SetCoefficient(var, -float(cost[comp.arc_pool[a]]))
-            crow = count_rows[o]
-            if crow is not None:
-                crow.SetCoefficient(var, 1.0)
-        for u, var in zip(cols.edge_unit.tolist(), self.edge_hours, strict=True):
-            urow = type_rows[u] if by_type else load_rows[u]
-            if urow is not None:
-                urow.SetCoefficient(var, -1.0)
+        count_row = np.full(comp.n_officers, -1, dtype=np.int64)
+        count_row[capped] = model.rows(
+            np.full(len(capped), -np.inf), (comp.cap[capped] - fixed_count[capped]).astype(float)
+        )
+        held_capped = count_row[comp.held_officer] >= 0
+        model.terms(count_row[comp.held_officer[held_capped]], released[held_capped], -1.0)
+        model.terms(count_row[capped_officer], capped_flow, 1.0)
 
         if max_moves is not None:
-            budget = solver.Constraint(-inf, float(max_moves))
-            for var in self.released:
-                budget.SetCoefficient(var, 1.0)
+            budget = model.rows(np.full(1, -np.inf), np.full(1, float(max_moves)))
+            model.terms(np.full(len(released), budget[0]), released, 1.0)
 
     def peak_floor(self) -> float:
         """A proven lower bound on the peak: every hour that must be worked, over every hour
@@ -318,6 +395,7 @@ class ComponentLP:
         # first proves that on the way; level 1 is solved on its own only when that is infeasible.
         for u in self.unassigned:
             u.SetUb(0.0)
+        peak_started = time.perf_counter()
         status = self._solve()
         if status == pywraplp.Solver.INFEASIBLE and self.may_leave_unassigned:
             for u, p in zip(self.unassigned, self.unassigned_pools.tolist(), strict=True):
@@ -335,6 +413,7 @@ class ComponentLP:
             status = self._solve()
         if status != optimal:
             return self._result("not_solved", 1 if self._snapshot is not None else 0)
+        peak_seconds = time.perf_counter() - peak_started
         self._peak = float(self.peak.solution_value()) if comp.measured.any() else 0.0
         self._take_snapshot()
         if progress is not None:
@@ -361,6 +440,10 @@ class ComponentLP:
         elif levels <= 3:
             return self._result("optimal", solved)
 
+        # Level 4 starts from level 2's basis and has taken 0.4-1.1 times as long to solve;
+        # started without that much time left it would only be cut short.
+        if self.deadline - time.perf_counter() < _LEVEL4_TIME_RATIO * peak_seconds:
+            return self._result("optimal", solved)
         self._objective([(r, 1.0) for r in self.released], maximize=False)
         if self._solve() == optimal:
             self._take_snapshot()

@@ -125,7 +125,12 @@ def _budget_split(
 
 
 def _solve_exact(
-    comp: Component, seconds: float, options: SolveOptions, max_moves: int | None, workers: int
+    comp: Component,
+    seconds: float,
+    planned: float,
+    options: SolveOptions,
+    max_moves: int | None,
+    workers: int,
 ) -> _ComponentResult:
     start = time.perf_counter()
     deadline = start + seconds
@@ -151,7 +156,8 @@ def _solve_exact(
         if log.isEnabledFor(logging.DEBUG)
         else None,
     )
-    result = model.solve(warm, deadline, lp_peak)
+    # CP-SAT's share of the planned time (not of what the clock left), as deterministic work.
+    result = model.solve(warm, deadline, lp_peak, work=planned * 0.8)
     state = result.state
     cancel_round_trips(comp, state)
     status = result.status
@@ -252,9 +258,10 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
         remaining = max(0.1, options.time_limit - elapsed)
         # A component's share of the time grows with its size; parallel runs share the wall clock.
         share = min(1.0, parallel * max(1, comp.size) / total_size) if len(comps) > 1 else 1.0
-        seconds = min(remaining, max(MIN_COMPONENT_SECONDS, options.time_limit * share)) * 0.95
+        planned = max(MIN_COMPONENT_SECONDS, options.time_limit * share) * 0.95
+        seconds = min(remaining * 0.95, planned)
         if method_of(comp) == "exact":
-            result = _solve_exact(comp, seconds, options, budgets[k], inner_workers)
+            result = _solve_exact(comp, seconds, planned, options, budgets[k], inner_workers)
         else:
             result = _solve_scale(
                 comp, seconds, budgets[k], options.aggregate_size_limit, component_progress(k)
