@@ -8,7 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assigncli.check import CheckReport, assert_valid, check_plan
-from assigncli.config import Config
+from assigncli.config import Config, default_config
+from assigncli.effort import estimate_effort
+from assigncli.generate import generate_cases, generate_roster
 from assigncli.plan import build_plan
 from assigncli.problem import build_problem
 from assigncli.solve import Solution, SolveOptions, solve
@@ -364,3 +366,16 @@ def test_exact_path_is_close_to_the_bound_on_a_few_thousand_cases(seed: int) -> 
     solution, _, report = run(inst, solver="exact", time_limit=6.0, workers=2)
     assert_valid(report)
     assert solution.certificate.gap <= 0.01
+
+
+def test_exact_path_never_ends_above_its_warm_start_when_caps_bind() -> None:
+    """Generated docket with trainee caps: level 1 keeps the warm start, so the exact path's peak
+    is never above the scale path's (the exact path's warm start, polished)."""
+    roster = generate_roster(160, 5, seed=11)
+    cases_ = estimate_effort(generate_cases(roster, 20_000, seed=11), default_config())
+    inst = Instance(roster, cases_, default_config())
+    scale, _, _ = run(inst, solver="scale", time_limit=4.0)
+    exact, _, report = run(inst, solver="exact", time_limit=6.0, workers=2)
+    assert_valid(report)
+    assert exact.certificate.unassigned <= scale.certificate.unassigned
+    assert exact.certificate.objective <= scale.certificate.objective * (1 + 1e-9)

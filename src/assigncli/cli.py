@@ -234,7 +234,7 @@ def plan(
         run = replace(run, phases=tuple(clock.phases))
         ui.problems(run.warnings)
         if verbose:
-            _phase_table(ui, run.phases)
+            _phase_table(ui, run.phases, run.solution.component_log)
         if json_out:
             ui.emit_json(summary_dict(run, files))
         elif not quiet:
@@ -249,12 +249,17 @@ def _solver(name: str) -> Literal["auto", "exact", "scale"]:
     return "auto"
 
 
-def _phase_table(ui: Ui, phases: Any) -> None:
+def _phase_table(ui: Ui, phases: Any, component_log: Any = ()) -> None:
+    """Time and memory per phase; under `solve`, the steps of its longest component."""
     table = Table(title="phases", title_justify="left")
     for column in ("phase", "seconds", "rss MB", "peak MB"):
         table.add_column(column, justify="left" if column == "phase" else "right")
+    longest = max(component_log, key=lambda row: row["seconds"], default=None)
     for p in phases:
         table.add_row(p.name, f"{p.seconds:.2f}", f"{p.rss_mb:,.0f}", f"{p.peak_mb:,.0f}")
+        if p.name == "solve" and longest is not None:
+            for step, seconds in longest["steps"].items():
+                table.add_row(f"  {step}", f"{seconds:.2f}", "", "", style="dim")
     ui.err.print(table)
 
 

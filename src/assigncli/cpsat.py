@@ -142,9 +142,11 @@ class ComponentCPSAT:
         solver = cp_model.CpSolver()
         params = solver.parameters
         params.max_time_in_seconds = max(0.05, seconds)
-        # The deterministic limit makes a single-worker run stop at the same point every time;
-        # the wall-clock limit only protects the deadline on a slow or loaded machine.
-        params.max_deterministic_time = max(0.05, work)
+        if self.workers == 1:
+            # The deterministic limit makes a single-worker run stop at the same point every
+            # time; the wall-clock limit only protects the deadline on a slow or loaded machine.
+            # Parallel workers are not reproducible anyway, so they use all the wall time.
+            params.max_deterministic_time = max(0.05, work)
         params.num_workers = self.workers
         params.random_seed = self.seed
         if self.log is not None:
@@ -186,7 +188,11 @@ class ComponentCPSAT:
             self._hint(state, {})
             solver, status = self._run(*remaining(1))
             if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                state = self._read(solver)
+                # Keep the warm start unless CP-SAT assigns more: any other level-1 optimum may
+                # have a far worse peak, and level 2 starts from the state kept here.
+                found = self._read(solver)
+                if found.unassigned.sum() < state.unassigned.sum():
+                    state = found
             model.add(cp_model.LinearExpr.sum(self.unassigned) <= int(state.unassigned.sum()))
         solved = 1
         if not comp.measured.any():

@@ -16,6 +16,12 @@ uncapped officers of its group" as a whole, and the group's hours balance ties t
 Any solution of this model splits back into per-pool counts with the same loads (each officer
 takes every pool in proportion to its hours), so the optimum is unchanged. Capped officers keep
 per-pool columns, because their case count depends on which pools they take.
+
+On the largest components (`by_type`), uncapped officers eligible for the same groups form a type
+with one capacity row, U·ΣA − Σ kept hours ≥ hours received; an officer whose own cases exceed a
+proven floor of the peak also keeps a row of its own. The type's hours split back by a water level
+over its officers, so this too is exact for levels 1, 2 and 4; it has no per-officer loads, so it
+skips level 3.
 """
 
 from __future__ import annotations

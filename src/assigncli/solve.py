@@ -103,6 +103,20 @@ class _ComponentResult:
     status: str
     bound: float
     seconds: float
+    steps: dict[str, float]  # seconds per step (lp, round, polish, cp-sat), in order
+
+
+class _StepClock:
+    """Seconds spent in each step of one component's solve, for `--verbose`."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def done(self, step: str) -> None:
+        now = time.perf_counter()
+        self.steps[step] = self.steps.get(step, 0.0) + now - self._last
+        self._last = now
 
 
 Progress = Callable[[str], None]
@@ -134,19 +148,23 @@ def _solve_exact(
 ) -> _ComponentResult:
     start = time.perf_counter()
     deadline = start + seconds
+    clock = _StepClock()
     # The LP gives the bound and, rounded and polished, a warm start that is usually within a
     # few cases of optimal; greedy is the fallback when the LP runs out of time.
     lp = ComponentLP(comp, max_moves).solve(levels=4, deadline=start + seconds * 0.3)
     lp_peak = lp.peak if lp.levels_solved >= 2 else None
+    clock.done("lp")
     candidates = [_budgeted(comp, greedy(comp), max_moves)]
     if lp.levels_solved >= 1:
         target = round(comp.pool_size.sum() - lp.assigned)
         candidates.append(round_state(comp, lp.released, lp.flow, target))
+    clock.done("round")
     polish_until = start + seconds * 0.4
     polished = [
         local_search(comp, c, polish_until, max_moves, floor=lp_peak or 0.0) for c in candidates
     ]
     warm = min(polished, key=lambda st: _rank(comp, st))
+    clock.done("polish")
     model = ComponentCPSAT(
         comp,
         max_moves=max_moves,
@@ -164,7 +182,10 @@ def _solve_exact(
     if time.perf_counter() >= deadline and status != "optimal":
         status = "time_limit"
     bound = max(lp_peak or 0.0, result.bound)
-    return _ComponentResult(comp, state, "exact", status, bound, time.perf_counter() - start)
+    clock.done("cp-sat")
+    return _ComponentResult(
+        comp, state, "exact", status, bound, time.perf_counter() - start, clock.steps
+    )
 
 
 def _rank(comp: Component, state: State) -> tuple[int, float]:
@@ -200,6 +221,7 @@ def _solve_scale(
 ) -> _ComponentResult:
     start = time.perf_counter()
     deadline = start + seconds
+    clock = _StepClock()
     say = progress or (lambda _msg: None)
     # On the largest components the LP groups officers by type (see lp.py), which has no
     # per-officer loads and so no balance level: the polish balances instead, and level 4 still
@@ -208,9 +230,11 @@ def _solve_scale(
     lp_model = ComponentLP(comp, max_moves, by_type=by_type)
     lp = lp_model.solve(levels=4, deadline=start + seconds * 0.8, progress=say)
     bound = lp.peak if lp.levels_solved >= 2 else 0.0
+    clock.done("lp")
     if lp.levels_solved >= 1:
         target = round(comp.pool_size.sum() - lp.assigned)
         state = round_state(comp, lp.released, lp.flow, target)
+        clock.done("round")
         say(f"LP bound {bound:.2%}, rounded plan {evaluate(comp, state).peak:.2%}; polishing")
         polished = local_search(comp, state, deadline, max_moves, floor=bound)
         if _rank(comp, polished) <= _rank(comp, state):
@@ -218,12 +242,16 @@ def _solve_scale(
     else:
         # The LP ran out of time: greedy, polished, is the plan; there is no bound.
         state = _budgeted(comp, greedy(comp), max_moves)
+        clock.done("round")
         say(f"LP out of time; greedy plan {evaluate(comp, state).peak:.2%}; polishing")
         state = local_search(comp, state, deadline, max_moves, bound)
+    clock.done("polish")
     status = "feasible" if lp.levels_solved >= 2 else "time_limit"
     if bound > 0 and evaluate(comp, state).peak <= bound * (1 + 1e-9):
         status = "optimal"
-    return _ComponentResult(comp, state, "scale", status, bound, time.perf_counter() - start)
+    return _ComponentResult(
+        comp, state, "scale", status, bound, time.perf_counter() - start, clock.steps
+    )
 
 
 def solve(problem: Problem, options: SolveOptions, progress: Progress | None = None) -> Solution:
@@ -322,6 +350,7 @@ def _assemble(problem: Problem, results: list[_ComponentResult], seconds: float)
                 "peak": ev.peak,
                 "bound": r.bound,
                 "seconds": round(r.seconds, 3),
+                "steps": {k: round(v, 3) for k, v in r.steps.items()},
             }
         )
     # Officers outside every component (nothing to decide) still carry locked load.
