@@ -276,19 +276,13 @@ def _pattern_keys(
     return keys, names, tests
 
 
-def estimate_effort_lazy(cases: pl.LazyFrame, config: Config) -> pl.LazyFrame:
-    """Lazy form of `estimate_effort`; rule conditions are checked against the schema now.
-
-    Failures that only data can reveal (a CAST of a bad value, say) surface when the result is
-    collected, as polars errors; `estimate_effort` turns those into ConfigErrors. Collect with
-    ``engine="in-memory"``: on this plan it measured about twice as fast as streaming.
-    """
-    schema = cases.collect_schema()
+def _rule_columns(
+    config: Config, schema: pl.Schema
+) -> tuple[str, list[str], list[str], list[str], list[pl.Expr], pl.Expr]:
+    """Temp-column prefix; names and expressions of every rule's condition (base, adjust,
+    skill); and the explicit ``effort_hours`` as Float64 (null literal without the column)."""
     base_masks, adjust_masks, skill_masks = _compile_rules(config, schema)
-    rules = config.effort
     tmp = _temp_prefix(schema)
-
-    # Materialize each condition once; every output column below reads these.
     base_cols = [f"{tmp}base_{i}" for i in range(len(base_masks))]
     adjust_cols = [f"{tmp}adjust_{i}" for i in range(len(adjust_masks))]
     skill_cols = [f"{tmp}skill_{i}" for i in range(len(skill_masks))]
@@ -300,11 +294,24 @@ def estimate_effort_lazy(cases: pl.LazyFrame, config: Config) -> pl.LazyFrame:
             strict=True,
         )
     ]
-
     if "effort_hours" in schema:
         explicit_hours = pl.col("effort_hours").cast(pl.Float64())
     else:
         explicit_hours = pl.lit(None, dtype=pl.Float64())
+    return tmp, base_cols, adjust_cols, skill_cols, masks, explicit_hours
+
+
+def estimate_effort_lazy(cases: pl.LazyFrame, config: Config) -> pl.LazyFrame:
+    """Lazy form of `estimate_effort`; rule conditions are checked against the schema now.
+
+    Failures that only data can reveal (a CAST of a bad value, say) surface when the result is
+    collected, as polars errors; `estimate_effort` turns those into ConfigErrors. Collect with
+    ``engine="in-memory"``: on this plan it measured about twice as fast as streaming.
+    """
+    schema = cases.collect_schema()
+    rules = config.effort
+    # Materialize each condition once; every output column below reads these.
+    tmp, base_cols, adjust_cols, skill_cols, masks, explicit_hours = _rule_columns(config, schema)
     explicit_col = f"{tmp}explicit"
     explicit = pl.col(explicit_col)
 
@@ -460,26 +467,9 @@ def estimate_effort(cases: pl.DataFrame, config: Config, *, audit: bool = True) 
 
 def _estimate_eager(cases: pl.DataFrame, config: Config, *, audit: bool) -> pl.DataFrame:
     schema = cases.schema
-    base_masks, adjust_masks, skill_masks = _compile_rules(config, schema)
     rules = config.effort
-    tmp = _temp_prefix(schema)
     n_base = len(rules.base)
-
-    base_cols = [f"{tmp}base_{i}" for i in range(len(base_masks))]
-    adjust_cols = [f"{tmp}adjust_{i}" for i in range(len(adjust_masks))]
-    skill_cols = [f"{tmp}skill_{i}" for i in range(len(skill_masks))]
-    masks = [
-        mask.alias(name)
-        for mask, name in zip(
-            [*base_masks, *adjust_masks, *skill_masks],
-            [*base_cols, *adjust_cols, *skill_cols],
-            strict=True,
-        )
-    ]
-    if "effort_hours" in schema:
-        explicit_hours = pl.col("effort_hours").cast(pl.Float64())
-    else:
-        explicit_hours = pl.lit(None, dtype=pl.Float64())
+    tmp, base_cols, adjust_cols, skill_cols, masks, explicit_hours = _rule_columns(config, schema)
     explicit_col = f"{tmp}explicit"
     explicit = pl.col(explicit_col)
     rule_hours_col = f"{tmp}rule_hours"
