@@ -20,8 +20,8 @@ per-pool columns, because their case count depends on which pools they take.
 On the largest components (`by_type`), uncapped officers eligible for the same groups form a type
 with one capacity row, U·ΣA − Σ kept hours ≥ hours received; an officer whose own cases exceed a
 proven floor of the peak also keeps a row of its own. The type's hours split back by a water level
-over its officers, so this too is exact for levels 1, 2 and 4; it has no per-officer loads, so it
-skips level 3.
+over its officers, so this too is exact for levels 1, 2 and 4. Level 3 penalizes each type's total
+load instead of each officer's (the water level then evens out the type's officers).
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ from assigncli.problem import NO_CAP, BoolArray, FloatArray, IntArray
 # The peak and penalty found by a level are relaxed by this much before the next level, so that
 # numerical noise never makes the next level infeasible.
 _LEVEL_SLACK = 1e-7
-# Level 4 is attempted only with at least this multiple of level 2's solve time left.
-_LEVEL4_TIME_RATIO = 1.2
+# Levels 3 and 4 are attempted only with at least this multiple of level 2's solve time left.
+_LEVEL_TIME_RATIO = {3: 2.5, 4: 1.2}
 
 
 @dataclass(frozen=True)
@@ -204,6 +204,7 @@ class ComponentLP:
         direct = np.ones(comp.n_pools, dtype=bool)
         direct[cols.counted_pools] = False
         self.direct_pools = np.flatnonzero(direct).astype(np.int64)
+        self.type_available: FloatArray = np.zeros(0)
         self.fixed_load = comp.base_hours + np.bincount(
             comp.held_officer, weights=comp.held_count * comp.held_effort, minlength=comp.n_officers
         )
@@ -220,6 +221,7 @@ class ComponentLP:
         self.edge_hours = variables[blocks["edge_hours"]]
         self.unassigned = variables[blocks["unassigned"]]
         self.peak = variables[blocks["peak"].start]
+        self.type_load = variables[blocks["type_load"]] if "type_load" in blocks else []
         load_vars = variables[blocks["load"]]
         self.load: list[pywraplp.Variable | None] = [None] * comp.n_officers
         for o, var in zip(model.load_officers.tolist(), load_vars, strict=True):
@@ -304,8 +306,11 @@ class ComponentLP:
             t = self.unit[typed]
             type_available = np.bincount(t, weights=comp.available[typed], minlength=n_types)
             type_fixed = np.bincount(t, weights=self.fixed_load[typed], minlength=n_types)
-            type_rows = model.rows(type_fixed, np.full(n_types, np.inf))
-            model.terms(type_rows, np.full(n_types, peak), type_available)
+            self.type_available = type_available.astype(np.float64)
+            # type load = fixed - released hours + received hours, as a variable (for level 3).
+            type_load = model.columns("type_load", np.zeros(n_types), np.full(n_types, np.inf))
+            type_rows = model.rows(type_fixed, type_fixed)
+            model.terms(type_rows, type_load, 1.0)
             model.terms(type_rows[cols.edge_unit], edge_hours, -1.0)
             held_typed = ~own[comp.held_officer]
             model.terms(
@@ -313,6 +318,9 @@ class ComponentLP:
                 released[held_typed],
                 comp.held_effort[held_typed],
             )
+            type_peak = model.rows(np.full(n_types, -np.inf), np.zeros(n_types))
+            model.terms(type_peak, type_load, 1.0)
+            model.terms(type_peak, np.full(n_types, peak), -type_available)
             floor = self.peak_floor()
             kept = typed[self.fixed_load[typed] > floor * comp.available[typed]]
             kept_row = np.full(comp.n_officers, -1, dtype=np.int64)
@@ -385,12 +393,11 @@ class ComponentLP:
     ) -> LPResult:
         """Solve levels 1..`levels` (2 gives the bound only) by `deadline` (time.perf_counter()).
 
-        `balance=False` skips level 3, whose penalty rows multiply the model's size on the largest
-        components; level 4 then keeps only the peak. The result holds the solution of the last
-        level that solved; a level cut short by the deadline leaves it unchanged.
+        `balance=False` skips level 3; level 4 then keeps only the peak. The result holds the
+        solution of the last level that solved; a level cut short by the deadline leaves it
+        unchanged.
         """
         solver, comp = self.solver, self.comp
-        balance = balance and not self.by_type  # per-officer loads exist only by officer
         self.deadline = deadline
         self._assigned = float(comp.pool_size.sum())
         self._peak = 0.0
@@ -430,7 +437,14 @@ class ComponentLP:
         fixed_peak = self._peak * (1 + _LEVEL_SLACK) + 1e-12
         self.peak.SetBounds(0.0, fixed_peak)
         solved = 2
-        if balance:
+
+        # Levels 3 and 4 start from level 2's basis; measured, they took up to about 2 and 1
+        # times level 2's time. Started without that much time left they would only be cut short.
+        def time_left_for(level: int) -> bool:
+            needed = _LEVEL_TIME_RATIO[level] * peak_seconds
+            return self.deadline - time.perf_counter() >= needed
+
+        if balance and time_left_for(3):
             excess = self._balance_rows(fixed_peak)
             self._objective([(s, 1.0) for s in excess], maximize=False)
             if self._solve() != optimal:
@@ -446,9 +460,7 @@ class ComponentLP:
         elif levels <= 3:
             return self._result("optimal", solved)
 
-        # Level 4 starts from level 2's basis and has taken 0.4-1.1 times as long to solve;
-        # started without that much time left it would only be cut short.
-        if self.deadline - time.perf_counter() < _LEVEL4_TIME_RATIO * peak_seconds:
+        if not time_left_for(4):
             return self._result("optimal", solved)
         self._objective([(r, 1.0) for r in self.released], maximize=False)
         if self._solve() == optimal:
@@ -457,18 +469,20 @@ class ComponentLP:
         return self._result("optimal", solved)
 
     def _balance_rows(self, fixed_peak: float) -> list[pywraplp.Variable]:
-        """Excess variables s_{o,l} >= load_o - level_l * peak * A_o, one per officer and level."""
+        """Excess variables s_{o,l} >= load_o - level_l * peak * A_o, one per officer and level;
+        by type, one per type and level on the type's total load (its officers are levelled
+        among themselves when the type's hours are split back)."""
         solver, comp = self.solver, self.comp
         excess: list[pywraplp.Variable] = []
-        for o, load in enumerate(self.load):
-            if load is None:
-                continue
+        units = [
+            (load, float(comp.available[o])) for o, load in enumerate(self.load) if load is not None
+        ]
+        units += list(zip(self.type_load, self.type_available.tolist(), strict=True))
+        for load, available in units:
             for level in BALANCE_LEVELS:
                 s = solver.NumVar(0.0, solver.infinity(), "")
                 excess.append(s)
-                link = solver.Constraint(
-                    -solver.infinity(), level * fixed_peak * float(comp.available[o])
-                )
+                link = solver.Constraint(-solver.infinity(), level * fixed_peak * available)
                 link.SetCoefficient(load, 1.0)
                 link.SetCoefficient(s, -1.0)
         return excess

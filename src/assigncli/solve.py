@@ -40,8 +40,7 @@ EXACT_SIZE_LIMIT = 20_000
 # ... and at most this many cases: CP-SAT's search degrades with integer class counts in the
 # thousands, where rounding the LP is already within a case or two of the optimum.
 EXACT_CASE_LIMIT = 50_000
-# Above this many variables, the scale path's LP groups officers by type and skips the balance
-# level (see `_solve_scale`).
+# Above this many variables, the scale path's LP groups officers by type (see lp.py).
 AGGREGATE_SIZE_LIMIT = 400_000
 # Every component gets at least this much time (or what is left), however small its share.
 MIN_COMPONENT_SECONDS = 2.0
@@ -223,9 +222,7 @@ def _solve_scale(
     deadline = start + seconds
     clock = _StepClock()
     say = progress or (lambda _msg: None)
-    # On the largest components the LP groups officers by type (see lp.py), which has no
-    # per-officer loads and so no balance level: the polish balances instead, and level 4 still
-    # minimizes moves at the proven peak.
+    # On the largest components the LP groups interchangeable officers by type (see lp.py).
     by_type = comp.size > aggregate_above
     lp_model = ComponentLP(comp, max_moves, by_type=by_type)
     lp = lp_model.solve(levels=4, deadline=start + seconds * 0.8, progress=say)
