@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assigncli.check import CheckReport, assert_valid, check_plan
+from assigncli.component import build_component
 from assigncli.config import Config, default_config
 from assigncli.effort import estimate_effort
 from assigncli.generate import generate_cases, generate_roster
+from assigncli.lp import ComponentLP
 from assigncli.plan import build_plan
-from assigncli.problem import build_problem
+from assigncli.problem import NO_CAP, build_problem
 from assigncli.solve import Solution, SolveOptions, solve
 from tests.instances import CASES_SCHEMA, ROSTER_SCHEMA, Instance, random_instance
 from tests.oracles import brute_force, flatten, per_case_lp_bound
@@ -255,6 +258,27 @@ def test_max_moves_budget_is_respected(solver: str) -> None:
     assert plan["moved"].sum() == 1
 
 
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_releases_a_case_cap_forces_do_not_use_the_move_budget(solver: str) -> None:
+    """An officer holding 5 cases with a cap of 2 releases 3 even with --max-moves 0."""
+    r = roster(
+        [
+            {"officer_id": "A", "office": ["X"], "capacity_hours": 10.0, "max_cases": 2},
+            {"officer_id": "B", "office": ["X"], "capacity_hours": 10.0},
+        ]
+    )
+    c = cases(
+        [
+            {"case_id": str(k), "office": "X", "effort_hours": 1.0, "current_officer_id": "A"}
+            for k in range(5)
+        ]
+    )
+    solution, plan, report = run(Instance(r, c, Config()), solver=solver, max_moves=0)
+    assert_valid(report)
+    assert plan["moved"].sum() == 3
+    assert solution.certificate.status != "time_limit"
+
+
 # -- bounds -----------------------------------------------------------------------------------
 
 
@@ -288,6 +312,29 @@ def test_exact_path_matches_exhaustive_search_on_tiny_instances(seed: int) -> No
     assert report.unassigned == unassigned
     assert solution.certificate.lower_bound <= best_peak + 1e-9
     assert report.max_utilization == pytest.approx(best_peak, rel=1e-4, abs=1e-9)
+
+
+def test_lp_by_type_keeps_an_officer_whose_own_cases_exceed_the_floor() -> None:
+    """An officer of a type with heavy locked work: the type's shared row alone would prove 1.0;
+    its own row keeps the bound at the per-officer LP's 2.5."""
+    r = roster([{"officer_id": o, "office": ["X"], "capacity_hours": 10.0} for o in "ABC"])
+    locked = [
+        {
+            "case_id": f"L{i}",
+            "office": "X",
+            "effort_hours": 5.0,
+            "current_officer_id": "A",
+            "locked": True,
+        }
+        for i in range(5)
+    ]
+    new = [{"case_id": f"N{i}", "office": "X", "effort_hours": 1.0} for i in range(5)]
+    inst = Instance(r, cases(locked + new), Config())
+    by_officer, _, _ = run(inst, solver="scale", aggregate_size_limit=10**9)
+    by_type, _, report = run(inst, solver="scale", aggregate_size_limit=0)
+    assert_valid(report)
+    assert by_officer.certificate.lower_bound == pytest.approx(2.5)
+    assert by_type.certificate.lower_bound == pytest.approx(2.5)
 
 
 # -- properties over random instances ---------------------------------------------------------
@@ -339,6 +386,44 @@ def test_lp_by_officer_type_has_the_same_bound_and_a_valid_plan(inst: Instance) 
     assert (locked["officer_id"] == locked["previous_officer_id"]).all()
 
 
+def assert_lp_splits_back(inst: Instance, by_type: bool) -> None:
+    problem = build_problem(inst.roster, inst.cases, inst.config)
+    for part in problem.components():
+        comp = build_component(problem, part)
+        lp = ComponentLP(comp, by_type=by_type).solve(levels=4)
+        assert lp.levels_solved >= 2
+        inflow = comp.pool_inflow(lp.released)
+        np.testing.assert_allclose(
+            comp.pool_outflow(lp.flow) + lp.unassigned, inflow, rtol=1e-6, atol=1e-6
+        )
+        count = comp.counts(lp.released, lp.flow)
+        capped = comp.cap != NO_CAP
+        assert (count[capped] <= comp.cap[capped] + 1e-6).all()
+        util = comp.utilization(comp.loads(lp.released, lp.flow))
+        assert (util <= lp.peak * (1 + 1e-6) + 1e-9).all()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=instances, by_type=st.booleans())
+def test_lp_solution_splits_back_into_arc_flows_that_keep_every_constraint(
+    inst: Instance, by_type: bool
+) -> None:
+    """Random instances: the LP's per-arc flows (before any rounding) balance every pool,
+    respect every cap and keep every officer at or below the LP peak."""
+    assert_lp_splits_back(inst, by_type)
+
+
+@pytest.mark.parametrize("seed", [30, 120, 123, *range(20)])
+def test_lp_by_type_splits_zero_cost_cases_back_without_losing_any(seed: int) -> None:
+    """Cases that cost nothing (no effort, no handoff) reach types that receive no hours: the
+    split-back still places every one of them (by capacity)."""
+    n_cases = int(np.random.default_rng(seed).integers(5, 80))
+    inst = random_instance(
+        seed, n_cases, n_officers=8, n_offices=2, handoff=0.0, efforts=(0.0, 1.0)
+    )
+    assert_lp_splits_back(inst, by_type=True)
+
+
 @settings(max_examples=10, deadline=None)
 @given(inst=instances)
 def test_same_seed_and_one_worker_give_the_same_plan(inst: Instance) -> None:
@@ -368,9 +453,9 @@ def test_exact_path_is_close_to_the_bound_on_a_few_thousand_cases(seed: int) -> 
     assert solution.certificate.gap <= 0.01
 
 
-def test_exact_path_never_ends_above_its_warm_start_when_caps_bind() -> None:
-    """Generated docket with trainee caps: level 1 keeps the warm start, so the exact path's peak
-    is never above the scale path's (the exact path's warm start, polished)."""
+def test_exact_path_is_never_above_the_scale_path_when_caps_bind() -> None:
+    """Generated docket with trainee caps: the exact path, which starts from the scale path's
+    plan, ends no higher (level 1 used to replace that start with an arbitrary plan)."""
     roster = generate_roster(160, 5, seed=11)
     cases_ = estimate_effort(generate_cases(roster, 20_000, seed=11), default_config())
     inst = Instance(roster, cases_, default_config())

@@ -123,6 +123,13 @@ class Component:
         over = load[None, :] - np.asarray(BALANCE_LEVELS)[:, None] * peak * self.available[None, :]
         return float(np.clip(over[:, self.measured], 0.0, None).sum())
 
+    def cap_forced_releases(self) -> int:
+        """Held cases that must be released whatever the plan: officers holding more than
+        their case cap."""
+        kept = self.counts(np.zeros(self.n_held), np.zeros(self.n_arcs))
+        over = np.where(self.cap == NO_CAP, 0.0, np.maximum(kept - self.cap, 0.0))
+        return int(over.sum())
+
     def own_arc(self) -> IntArray:
         """For each held class, the arc from its pool back to its own officer (-1 if none)."""
         key = self.arc_pool * self.n_officers + self.arc_officer

@@ -354,7 +354,9 @@ class ComponentLP:
         """A proven lower bound on the peak: every hour that must be worked, over every hour
         available (cases that may stay unassigned are left out)."""
         comp = self.comp
-        hours = float(comp.base_hours.sum() + (comp.held_count * comp.held_effort).sum())
+        # Officers without available hours hold only locked cases and are not in the peak.
+        hours = float(comp.base_hours[comp.measured].sum())
+        hours += float((comp.held_count * comp.held_effort).sum())
         hours += float((comp.pool_fixed * comp.pool_cost).sum())
         pools = self.unassigned_pools
         hours -= float((comp.pool_size[pools] * comp.pool_cost[pools]).sum())
@@ -423,6 +425,7 @@ class ComponentLP:
             for u in self.unassigned:
                 cap_row.SetCoefficient(u, 1.0)
             self._objective([(self.peak, 1.0)], maximize=False)
+            peak_started = time.perf_counter()
             status = self._solve()
         if status != optimal:
             return self._result("not_solved", 1 if self._snapshot is not None else 0)
@@ -584,8 +587,12 @@ class ComponentLP:
             hi = np.where(low, hi, mid)
         take = np.maximum(0.0, hi[t] * avail - own)
         total = np.bincount(t, weights=take, minlength=n_types)
+        # A type that receives no hours may still receive zero-cost cases: split by capacity.
+        by_capacity = avail / np.bincount(t, weights=avail, minlength=n_types)[t]
         fraction = np.zeros(comp.n_officers)
-        fraction[typed] = np.where(total[t] > 0, take / np.where(total[t] > 0, total[t], 1.0), 0.0)
+        fraction[typed] = np.where(
+            total[t] > 0, take / np.where(total[t] > 0, total[t], 1.0), by_capacity
+        )
         return fraction
 
     def _unassigned(self, values: FloatArray) -> FloatArray:

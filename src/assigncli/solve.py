@@ -285,11 +285,15 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
         share = min(1.0, parallel * max(1, comp.size) / total_size) if len(comps) > 1 else 1.0
         planned = max(MIN_COMPONENT_SECONDS, options.time_limit * share) * 0.95
         seconds = min(remaining * 0.95, planned)
+        # Releases that case caps force are not the plan's choice: they do not use the budget.
+        budget = budgets[k]
+        if budget is not None:
+            budget += comp.cap_forced_releases()
         if method_of(comp) == "exact":
-            result = _solve_exact(comp, seconds, planned, options, budgets[k], inner_workers)
+            result = _solve_exact(comp, seconds, planned, options, budget, inner_workers)
         else:
             result = _solve_scale(
-                comp, seconds, budgets[k], options.aggregate_size_limit, component_progress(k)
+                comp, seconds, budget, options.aggregate_size_limit, component_progress(k)
             )
         if progress is not None:
             ev = evaluate(comp, result.state)
