@@ -148,8 +148,7 @@ def round_state(comp: Component, released: FloatArray, flow: FloatArray, target:
     load = comp.loads(rel, out)
     safe_avail = np.where(comp.measured, comp.available, 1.0)
     unassigned = np.zeros(comp.n_pools, dtype=np.int64)
-    outflow = np.zeros(comp.n_pools, dtype=np.int64)
-    np.add.at(outflow, comp.arc_pool, out)
+    outflow = comp.pool_outflow(out).astype(np.int64)
     for p in np.flatnonzero(outflow != inflow):
         arcs = np.arange(comp.arc_ptr[p], comp.arc_ptr[p + 1])
         gap = int(inflow[p] - outflow[p])

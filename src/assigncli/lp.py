@@ -126,11 +126,9 @@ class _ModelBuilder:
         self.blocks: dict[str, slice] = {}
         self.n_columns = 0
         self.n_rows = 0
-        self.load_officers: IntArray = np.zeros(0, dtype=np.int64)
 
     def columns(self, name: str, lower: npt.ArrayLike, upper: npt.ArrayLike) -> IntArray:
-        lower, upper = np.asarray(lower), np.asarray(upper)
-        n = len(lower)
+        n = len(np.asarray(lower))
         self.blocks[name] = slice(self.n_columns, self.n_columns + n)
         self.lower.append(np.asarray(lower, dtype=np.float64))
         self.upper.append(np.asarray(upper, dtype=np.float64))
@@ -138,8 +136,7 @@ class _ModelBuilder:
         return np.arange(self.n_columns - n, self.n_columns, dtype=np.int64)
 
     def rows(self, lower: npt.ArrayLike, upper: npt.ArrayLike) -> IntArray:
-        lower, upper = np.asarray(lower), np.asarray(upper)
-        n = len(lower)
+        n = len(np.asarray(lower))
         self.row_lower.append(np.asarray(lower, dtype=np.float64))
         self.row_upper.append(np.asarray(upper, dtype=np.float64))
         self.n_rows += n
@@ -205,11 +202,11 @@ class ComponentLP:
         direct[cols.counted_pools] = False
         self.direct_pools = np.flatnonzero(direct).astype(np.int64)
         self.type_available: FloatArray = np.zeros(0)
-        self.fixed_load = comp.base_hours + np.bincount(
-            comp.held_officer, weights=comp.held_count * comp.held_effort, minlength=comp.n_officers
-        )
+        nothing_moves = (np.zeros(comp.n_held), np.zeros(comp.n_arcs))
+        self.fixed_load = comp.loads(*nothing_moves)
+        self.fixed_count = comp.counts(*nothing_moves)
         model = _ModelBuilder()
-        self._build(model, max_moves)
+        load_officers = self._build(model, max_moves)
         error = solver.LoadModelFromProto(model.proto())
         if error:  # pragma: no cover - the model is built from validated arrays
             raise RuntimeError(f"GLOP rejected the LP: {error}")
@@ -224,18 +221,18 @@ class ComponentLP:
         self.type_load = variables[blocks["type_load"]] if "type_load" in blocks else []
         load_vars = variables[blocks["load"]]
         self.load: list[pywraplp.Variable | None] = [None] * comp.n_officers
-        for o, var in zip(model.load_officers.tolist(), load_vars, strict=True):
+        for o, var in zip(load_officers.tolist(), load_vars, strict=True):
             self.load[o] = var
 
-    def _build(self, model: _ModelBuilder, max_moves: float | None) -> None:
-        """Every column and row as arrays: one sparse triplet list, loaded in one call."""
+    def _build(self, model: _ModelBuilder, max_moves: float | None) -> IntArray:
+        """Every column and row as arrays: one sparse triplet list, loaded in one call. Returns
+        the officers that have a load column, in column order."""
         comp, cols, by_type = self.comp, self.cols, self.by_type
         size = comp.pool_size.astype(np.float64)
         cost = comp.pool_cost
         group_hours = np.bincount(comp.pool_group, weights=size * cost, minlength=comp.n_groups)
         own = (self.unit < 0) if by_type else np.ones(comp.n_officers, dtype=bool)
         load_officers = np.flatnonzero(own & comp.measured)
-        model.load_officers = load_officers
 
         released = model.columns("released", np.zeros(comp.n_held), comp.held_count)
         capped_pool = comp.arc_pool[cols.capped_arcs]
@@ -335,12 +332,9 @@ class ComponentLP:
 
         # Case caps count every case the officer ends with.
         capped = np.flatnonzero(comp.cap != NO_CAP)
-        fixed_count = comp.base_count + np.bincount(
-            comp.held_officer, weights=comp.held_count, minlength=comp.n_officers
-        )
         count_row = np.full(comp.n_officers, -1, dtype=np.int64)
         count_row[capped] = model.rows(
-            np.full(len(capped), -np.inf), (comp.cap[capped] - fixed_count[capped]).astype(float)
+            np.full(len(capped), -np.inf), comp.cap[capped] - self.fixed_count[capped]
         )
         held_capped = count_row[comp.held_officer] >= 0
         model.terms(count_row[comp.held_officer[held_capped]], released[held_capped], -1.0)
@@ -349,6 +343,7 @@ class ComponentLP:
         if max_moves is not None:
             budget = model.rows(np.full(1, -np.inf), np.full(1, float(max_moves)))
             model.terms(np.full(len(released), budget[0]), released, 1.0)
+        return load_officers
 
     def peak_floor(self) -> float:
         """A proven lower bound on the peak: every hour that must be worked, over every hour
@@ -534,16 +529,13 @@ class ComponentLP:
         shared[cols.shared_pools] = _values(values, self.shared)
         released = _values(values, self.released)
         direct = self.direct_pools
-        into = comp.pool_fixed.astype(np.float64)
-        np.add.at(into, comp.held_pool, released)
-        shared[direct] = into[direct]
+        shared[direct] = comp.pool_inflow(released)[direct]
         free = np.flatnonzero(cols.arc_edge >= 0)
         if len(free) == 0:
             return flow
         hours = np.clip(_values(values, self.edge_hours), 0.0, None)
-        group_total = np.zeros(comp.n_groups)
-        np.add.at(group_total, cols.edge_group, hours)
-        edge_count = np.bincount(cols.edge_group, minlength=len(group_total)).astype(np.float64)
+        group_total = np.bincount(cols.edge_group, weights=hours, minlength=comp.n_groups)
+        edge_count = np.bincount(cols.edge_group, minlength=comp.n_groups).astype(np.float64)
         edge = cols.arc_edge[free]
         group = cols.edge_group[edge]
         # Groups that receive no hours (only zero-cost cases) split their pools evenly.
@@ -563,9 +555,7 @@ class ComponentLP:
         comp, unit = self.comp, self.unit
         typed = unit >= 0
         n_types = int(unit.max()) + 1
-        kept = self.fixed_load - np.bincount(
-            comp.held_officer, weights=released * comp.held_effort, minlength=comp.n_officers
-        )
+        kept = comp.loads(released, np.zeros(comp.n_arcs))
         received = np.bincount(self.cols.edge_unit, weights=hours, minlength=n_types)
         t = unit[typed]
         avail, own = comp.available[typed], kept[typed]
