@@ -145,6 +145,11 @@ class _Cases:
         """Cases a baseline decides: neither locked nor unassignable."""
         return np.isin(self.status, (_HELD, _ORPHAN, _NEW))
 
+    @property
+    def owner(self) -> IntArray:
+        """The officer who may keep each case (its current, eligible officer), else -1."""
+        return np.where(self.status == _HELD, self.officer, -1)
+
 
 @dataclass
 class _Desk:
@@ -453,8 +458,7 @@ def equal_count(problem: Problem) -> pl.DataFrame:
     cases = _Cases.of(problem)
     desk = _Desk.locked_only(problem)
     movable = cases.movable
-    held = cases.status == _HELD
-    owner = np.where(held, cases.officer, -1)
+    owner = cases.owner
     batch = np.where(movable, cases.group, -1)
     n_groups = len(problem.group_office)
     rows, ptr = _rows_by_group(cases, movable, n_groups)
@@ -531,8 +535,7 @@ def greedy_effort(problem: Problem) -> pl.DataFrame:
     cases = _Cases.of(problem)
     desk = _Desk.locked_only(problem)
     movable = cases.movable
-    held = cases.status == _HELD
-    owner = np.where(held, cases.officer, -1)
+    owner = cases.owner
     batch = np.where(movable, cases.pool, -1)
     group_rank = np.empty(len(problem.group_office), dtype=np.int64)
     group_rank[_group_order(problem)] = np.arange(len(group_rank))

@@ -27,7 +27,7 @@ import polars as pl
 
 from assigncli.config import AdjustRule, Config
 from assigncli.errors import ConfigError
-from assigncli.read import chunked_like
+from assigncli.read import chunked_like, row_positions
 
 __all__ = [
     "EFFORT_AUDIT_COLUMNS",
@@ -617,14 +617,7 @@ def _patterns(keys: pl.DataFrame, value: pl.Expr, height: int) -> tuple[pl.Serie
             return values, pl.Series(table).gather(column.cast(pl.UInt32()))
     distinct = keys.unique()
     values = distinct.select(value).to_series().rechunk()
-    index = keys.join(
-        distinct.with_row_index("__index"),
-        on=keys.columns,
-        how="left",
-        nulls_equal=True,
-        maintain_order="left",
-    )["__index"]
-    return values, index
+    return values, row_positions(keys, distinct)
 
 
 def _required_skills(

@@ -26,7 +26,7 @@ import polars as pl
 
 from assigncli.config import Config
 from assigncli.contract import available_hours_expr
-from assigncli.read import chunked_like
+from assigncli.read import chunked_like, row_positions
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -399,17 +399,7 @@ def _case_groups(cases: pl.DataFrame) -> tuple[pl.DataFrame, IntArray]:
     normalized = pairs.with_columns(pl.col("required_skills").list.unique().list.sort())
     # A group first appears with the first of its pairs, so this keeps first-appearance order.
     groups = normalized.unique(maintain_order=True)
-    pair_group = (
-        normalized.join(
-            groups.with_row_index("group"),
-            on=["office", "required_skills"],
-            how="left",
-            nulls_equal=True,
-            maintain_order="left",
-        )["group"]
-        .cast(pl.Int32)
-        .to_numpy()
-    )
+    pair_group = row_positions(normalized, groups).cast(pl.Int32).to_numpy()
     return groups, pair_group[_pair_of_case(need, pairs)]
 
 
@@ -421,17 +411,7 @@ def _pair_of_case(need: pl.DataFrame, pairs: pl.DataFrame) -> IntArray:
         found = _positions(need.select(key).to_series(), pair_keys.to_numpy(), exact=False)
         if (found >= 0).all():
             return found
-    return (
-        need.join(
-            pairs.with_row_index("__pair"),
-            on=pairs.columns,
-            how="left",
-            nulls_equal=True,
-            maintain_order="left",
-        )["__pair"]
-        .cast(pl.Int64)
-        .to_numpy()
-    )
+    return row_positions(need, pairs).cast(pl.Int64).to_numpy()
 
 
 def _positions(values: pl.Series, keys: npt.NDArray[np.generic], *, exact: bool = True) -> IntArray:

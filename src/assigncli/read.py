@@ -192,3 +192,15 @@ def _first_line(exc: BaseException) -> str:
 def _fail(file: str, code: str, message: str, column: str | None = None) -> NoReturn:
     problem = Problem("error", file, message, column=column, code=code)
     raise InputError(problem.render(), [problem])
+
+
+def row_positions(rows: pl.DataFrame, distinct: pl.DataFrame) -> pl.Series:
+    """For each row of `rows`, in order, its row number in `distinct` (UInt32; null when absent),
+    matched on all of `distinct`'s columns, nulls equal to nulls."""
+    return rows.join(
+        distinct.with_row_index("__position"),
+        on=distinct.columns,
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )["__position"]
