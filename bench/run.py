@@ -149,7 +149,7 @@ from assigncli.component import build_component, evaluate
 from assigncli.heuristics import greedy
 cfg = default_config()
 inputs = load_inputs(Path(sys.argv[1]), Path(sys.argv[2]), cfg)
-problem = build_problem(inputs.roster, estimate_effort(inputs.cases, cfg), cfg)
+problem = build_problem(inputs.roster, estimate_effort(inputs.cases, cfg, audit=False), cfg)
 peak = 0.0
 for part in problem.components():
     comp = build_component(problem, part)

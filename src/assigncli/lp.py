@@ -358,10 +358,6 @@ class ComponentLP:
         available = float(comp.available[comp.measured].sum())
         return max(0.0, hours / available) if available > 0 else 0.0
 
-    @property
-    def n_columns(self) -> int:
-        return int(self.solver.NumVariables())
-
     def _solve(self) -> int:
         """Solve the current model; returns the pywraplp status (NOT_SOLVED past the deadline)."""
         left = self.deadline - time.perf_counter()
