@@ -145,8 +145,8 @@ from assigncli.config import default_config
 from assigncli.validate import load_inputs
 from assigncli.effort import estimate_effort
 from assigncli.problem import build_problem
-from assigncli.component import build_component, evaluate
-from assigncli.heuristics import greedy
+from assigncli.solvers.component import build_component, evaluate
+from assigncli.solvers.heuristics import greedy
 cfg = default_config()
 inputs = load_inputs(Path(sys.argv[1]), Path(sys.argv[2]), cfg)
 problem = build_problem(inputs.roster, estimate_effort(inputs.cases, cfg, audit=False), cfg)

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from assigncli.baselines import (
+from assigncli.analysis.baselines import (
     BASELINES,
     arbitrary,
     build_baselines,
@@ -18,12 +18,12 @@ from assigncli.baselines import (
     round_robin,
     status_quo,
 )
+from assigncli.analysis.metrics import RULE_CODES
 from assigncli.check import assert_valid, check_plan
 from assigncli.config import Config, default_config, load_config
 from assigncli.contract import PLAN_COLUMNS
 from assigncli.effort import estimate_effort
 from assigncli.generate import write_dataset
-from assigncli.metrics import RULE_CODES
 from assigncli.problem import Problem, build_problem
 from assigncli.validate import load_inputs
 from tests.instances import CASES_SCHEMA, ROSTER_SCHEMA, Instance, random_instance

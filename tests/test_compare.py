@@ -9,12 +9,12 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from assigncli.analysis.compare import OPTIMIZED, Comparison, run_compare
+from assigncli.analysis.metrics import METRICS, RULE_CODES
 from assigncli.cli import app
-from assigncli.compare import OPTIMIZED, Comparison, run_compare
 from assigncli.config import default_config
 from assigncli.generate import write_dataset
-from assigncli.metrics import METRICS, RULE_CODES
-from assigncli.solve import SolveOptions
+from assigncli.solvers.solve import SolveOptions
 
 OPTIONS = SolveOptions(time_limit=3.0, workers=1)
 

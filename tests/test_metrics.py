@@ -8,11 +8,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from assigncli.baselines import build_baselines
+from assigncli.analysis.baselines import build_baselines
+from assigncli.analysis.metrics import METRICS, evaluate_plan, gini, rule_breaks
 from assigncli.check import check_plan
 from assigncli.config import Config
 from assigncli.contract import PLAN_COLUMNS
-from assigncli.metrics import METRICS, evaluate_plan, gini, rule_breaks
 from assigncli.problem import build_problem
 from tests.instances import CASES_SCHEMA, ROSTER_SCHEMA, random_instance
 

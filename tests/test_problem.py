@@ -10,7 +10,7 @@ import assigncli.problem as problem_module
 from assigncli.plan import build_plan
 from assigncli.problem import STATUS_DTYPE, Problem, build_problem
 from assigncli.read import chunked_like
-from assigncli.solve import SolveOptions, solve
+from assigncli.solvers.solve import SolveOptions, solve
 from tests.instances import Instance, random_instance
 
 

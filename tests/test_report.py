@@ -11,16 +11,16 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from assigncli.compare import Comparison, compare_run, run_compare
+from assigncli.analysis.compare import Comparison, compare_run, run_compare
 from assigncli.config import default_config
 from assigncli.generate import write_dataset
-from assigncli.report import (
+from assigncli.render.report import (
     CHART_IDS,
     compare_report_html,
     plan_report_html,
     write_compare_report,
 )
-from assigncli.solve import SolveOptions
+from assigncli.solvers.solve import SolveOptions
 
 OPTIONS = SolveOptions(time_limit=2.0, workers=1)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -9,14 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assigncli.check import CheckReport, assert_valid, check_plan
-from assigncli.component import build_component
 from assigncli.config import Config, default_config
 from assigncli.effort import estimate_effort
 from assigncli.generate import generate_cases, generate_roster
-from assigncli.lp import ComponentLP
 from assigncli.plan import build_plan
 from assigncli.problem import NO_CAP, build_problem
-from assigncli.solve import Solution, SolveOptions, solve
+from assigncli.solvers.component import build_component
+from assigncli.solvers.lp import ComponentLP
+from assigncli.solvers.solve import Solution, SolveOptions, solve
 from tests.instances import CASES_SCHEMA, ROSTER_SCHEMA, Instance, random_instance
 from tests.oracles import brute_force, flatten, per_case_lp_bound
 

@@ -21,7 +21,7 @@ from assigncli.config import load_config
 from assigncli.errors import EXIT_INPUT, EXIT_INTERNAL, AssignError, InputError, Problem, UsageError
 
 if TYPE_CHECKING:
-    from assigncli.compare import Comparison
+    from assigncli.analysis.compare import Comparison
 
 app = typer.Typer(
     name="assign",
@@ -178,8 +178,8 @@ def plan(
 ) -> None:
     """Estimate effort, solve, write the plan with its officer summary and manifest, print a summary."""
     from assigncli.pipeline import PhaseClock, manifest, run_plan
-    from assigncli.solve import SolveOptions
-    from assigncli.summary import render, summary_dict
+    from assigncli.render.terminal import render, summary_dict
+    from assigncli.solvers.solve import SolveOptions
     from assigncli.write import file_sha256, output_paths, write_all, write_json, write_table
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
@@ -224,7 +224,7 @@ def plan(
                     (paths.manifest, lambda p: write_json(info, p)),
                 ]
                 if report is not None:
-                    from assigncli.report import html_writer, plan_report_html
+                    from assigncli.render.report import html_writer, plan_report_html
 
                     status.update("[bold]report[/bold]")
                     writers.append((report, html_writer(plan_report_html(run))))
@@ -442,9 +442,9 @@ def compare(
 ) -> None:
     """Effort-weighted plan against naive assignment (status quo, round-robin, equal count,
     arbitrary, greedy by effort), side by side; --report writes the HTML report."""
-    from assigncli.compare import run_compare
+    from assigncli.analysis.compare import run_compare
     from assigncli.pipeline import PhaseClock
-    from assigncli.solve import SolveOptions
+    from assigncli.solvers.solve import SolveOptions
     from assigncli.write import write_all
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
@@ -464,7 +464,7 @@ def compare(
             )
             files: dict[str, str] = {}
             if report is not None:
-                from assigncli.report import compare_report_html, html_writer
+                from assigncli.render.report import compare_report_html, html_writer
 
                 with clock.phase("report"):
                     text = compare_report_html(comparison)
@@ -492,7 +492,7 @@ def _render_comparison(comparison: Comparison, files: dict[str, str], console: C
     from rich import box
     from rich.panel import Panel
 
-    from assigncli.metrics import METRICS
+    from assigncli.analysis.metrics import METRICS
 
     table = Table(
         title="Optimized plan against naive assignment",

@@ -26,7 +26,7 @@ from assigncli.errors import AssignError, Problem
 from assigncli.plan import build_plan
 from assigncli.problem import Problem as AssignmentProblem
 from assigncli.problem import build_problem, describe
-from assigncli.solve import Solution, SolveOptions, solve
+from assigncli.solvers.solve import Solution, SolveOptions, solve
 from assigncli.validate import Inputs, load_inputs
 
 

@@ -34,8 +34,8 @@ import numpy as np
 import numpy.typing as npt
 from ortools.linear_solver import linear_solver_pb2, pywraplp
 
-from assigncli.component import BALANCE_LEVELS, Component
 from assigncli.problem import NO_CAP, BoolArray, FloatArray, IntArray
+from assigncli.solvers.component import BALANCE_LEVELS, Component
 
 # The peak and penalty found by a level are relaxed by this much before the next level, so that
 # numerical noise never makes the next level infeasible.

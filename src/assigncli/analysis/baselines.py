@@ -47,7 +47,6 @@ import numpy as np
 import polars as pl
 
 from assigncli.contract import PLAN_COLUMNS
-from assigncli.heuristics import water_fill
 from assigncli.problem import (
     HELD,
     LOCKED,
@@ -60,6 +59,7 @@ from assigncli.problem import (
     IntArray,
     Problem,
 )
+from assigncli.solvers.heuristics import water_fill
 
 __all__ = [
     "BASELINES",

@@ -27,8 +27,8 @@ import altair as alt
 import polars as pl
 
 from assigncli import __version__
-from assigncli.compare import OPTIMIZED, STATUS_QUO, ComparedPlan, Comparison, compare_run
-from assigncli.metrics import METRICS
+from assigncli.analysis.compare import OPTIMIZED, STATUS_QUO, ComparedPlan, Comparison, compare_run
+from assigncli.analysis.metrics import METRICS
 from assigncli.pipeline import PlanRun
 from assigncli.write import write_all
 

@@ -23,13 +23,19 @@ from typing import Literal
 
 import numpy as np
 
-from assigncli.component import Component, State, build_component, cancel_round_trips, evaluate
-from assigncli.cpsat import ComponentCPSAT
-from assigncli.heuristics import greedy, local_search, round_state
-from assigncli.lp import ComponentLP
 from assigncli.problem import ComponentIndex, IntArray, Problem
+from assigncli.solvers.component import (
+    Component,
+    State,
+    build_component,
+    cancel_round_trips,
+    evaluate,
+)
+from assigncli.solvers.cpsat import ComponentCPSAT
+from assigncli.solvers.heuristics import greedy, local_search, round_state
+from assigncli.solvers.lp import ComponentLP
 
-log = logging.getLogger("assigncli.solve")
+log = logging.getLogger(__name__)
 
 SolverChoice = Literal["auto", "exact", "scale"]
 

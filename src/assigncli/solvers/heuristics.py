@@ -10,8 +10,8 @@ import time
 
 import numpy as np
 
-from assigncli.component import Component, State, cancel_round_trips
 from assigncli.problem import NO_CAP, FloatArray, IntArray
+from assigncli.solvers.component import Component, State, cancel_round_trips
 
 _EPS = 1e-9
 

@@ -17,14 +17,20 @@ from typing import Any, Literal
 
 import polars as pl
 
-from assigncli.baselines import BASELINES, build_baselines
+from assigncli.analysis.baselines import BASELINES, build_baselines
+from assigncli.analysis.metrics import (
+    METRICS,
+    MetricSpec,
+    PlanEvaluation,
+    PlanMetrics,
+    evaluate_plan,
+)
 from assigncli.check import check_plan
 from assigncli.config import Config
 from assigncli.errors import AssignError
-from assigncli.metrics import METRICS, MetricSpec, PlanEvaluation, PlanMetrics, evaluate_plan
 from assigncli.pipeline import Phase, PhaseClock, PlanRun, run_plan
 from assigncli.problem import ORPHAN
-from assigncli.solve import SolveOptions
+from assigncli.solvers.solve import SolveOptions
 
 __all__ = [
     "OPTIMIZED",

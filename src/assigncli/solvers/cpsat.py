@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
-from assigncli.component import BALANCE_LEVELS, Component, State
 from assigncli.problem import NO_CAP
+from assigncli.solvers.component import BALANCE_LEVELS, Component, State
 
 HOURS_SCALE = 1000
 UTIL_SCALE = 100_000

@@ -1,0 +1,1 @@
+"""Analysis of plans: naive baselines, plan metrics, and side-by-side comparison."""

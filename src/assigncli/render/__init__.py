@@ -1,0 +1,1 @@
+"""Renderers: terminal tables and the self-contained HTML report."""
