@@ -12,7 +12,7 @@ from typing import NamedTuple
 import pytest
 
 from assigncli.config import Config
-from assigncli.errors import InputError, Problem
+from assigncli.errors import InputError, InputIssue
 from assigncli.validate import check_inputs, load_inputs
 
 CORPUS = Path(__file__).parent / "bad_inputs"
@@ -106,7 +106,7 @@ def _pair(path: Path) -> tuple[Path, Path]:
     return (path, GOOD_CASES) if path.name.startswith("roster") else (GOOD_ROSTER, path)
 
 
-def _matches(problem: Problem, file: Path, expect: Expect) -> bool:
+def _matches(problem: InputIssue, file: Path, expect: Expect) -> bool:
     return (
         problem.file == str(file)
         and problem.code == expect.code

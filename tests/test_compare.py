@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from assigncli.analysis.compare import OPTIMIZED, Comparison, run_compare
+from assigncli.analysis.compare import OPTIMIZED, Comparison, compare_files
 from assigncli.analysis.metrics import METRICS, RULE_CODES
 from assigncli.cli import app
 from assigncli.config import default_config
@@ -27,7 +27,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def comparison(dataset: tuple[Path, Path]) -> Comparison:
-    return run_compare(dataset[0], dataset[1], default_config(), OPTIONS)
+    return compare_files(dataset[0], dataset[1], default_config(), OPTIONS)
 
 
 def test_compare_lists_every_baseline_then_the_optimized_plan(comparison: Comparison) -> None:

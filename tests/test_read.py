@@ -9,7 +9,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from assigncli import contract
-from assigncli.errors import InputError, ProblemLog
+from assigncli.errors import InputError, IssueLog
 from assigncli.read import read_table
 from assigncli.validate import validate_cases, validate_roster
 
@@ -62,14 +62,14 @@ def _write(frame: pl.DataFrame, path: Path) -> Path:
 
 
 def _roster(path: Path) -> pl.DataFrame:
-    log = ProblemLog()
+    log = IssueLog()
     roster = validate_roster(read_table(path, "roster"), str(path), 28.0, log)
     assert roster is not None, log.problems
     return roster
 
 
 def _cases(path: Path) -> pl.DataFrame:
-    log = ProblemLog()
+    log = IssueLog()
     cases = validate_cases(read_table(path, "cases"), str(path), log)
     assert cases is not None, log.problems
     return cases

@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from assigncli.analysis.compare import Comparison, compare_run, run_compare
+from assigncli.analysis.compare import Comparison, compare_files, compare_with_baselines
 from assigncli.config import default_config
 from assigncli.generate import write_dataset
 from assigncli.render.report import (
@@ -50,7 +50,7 @@ def comparison(tmp_path_factory: pytest.TempPathFactory) -> Comparison:
     )
     roster.write_parquet(roster_path)
     cases.write_parquet(cases_path)
-    return run_compare(roster_path, cases_path, default_config(), OPTIONS)
+    return compare_files(roster_path, cases_path, default_config(), OPTIONS)
 
 
 @pytest.fixture(scope="module")
@@ -188,6 +188,6 @@ def test_plan_report_charts_draw_offline_in_headless_chromium(
 
 def test_plan_report_compares_the_plan_with_the_status_quo_only(comparison: Comparison) -> None:
     """The single-plan report's comparison holds the status quo and the optimized plan."""
-    single = compare_run(comparison.run, baselines=("status_quo",))
+    single = compare_with_baselines(comparison.run, baselines=("status_quo",))
     assert single.names == ("status_quo", "optimized")
     assert "greedy by effort" in compare_report_html(comparison)

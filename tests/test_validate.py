@@ -14,7 +14,7 @@ from polars.testing import assert_frame_equal
 
 from assigncli import contract
 from assigncli.config import Config
-from assigncli.errors import InputError, Problem, ProblemLog
+from assigncli.errors import InputError, InputIssue, IssueLog
 from assigncli.validate import (
     MAX_OFFICE_WARNINGS,
     check_inputs,
@@ -30,22 +30,22 @@ CASES_SCHEMA = {**contract.CASES_REQUIRED, **contract.CASES_OPTIONAL}
 
 
 def roster_of(
-    log: ProblemLog | None = None, cycle_days: float = 28.0, /, **columns: Sequence[object]
+    log: IssueLog | None = None, cycle_days: float = 28.0, /, **columns: Sequence[object]
 ) -> pl.DataFrame | None:
     """Validate a roster built from columns (text cells, as CSV gives them, unless stated)."""
-    return validate_roster(pl.DataFrame(columns), "roster.csv", cycle_days, log or ProblemLog())
+    return validate_roster(pl.DataFrame(columns), "roster.csv", cycle_days, log or IssueLog())
 
 
-def cases_of(log: ProblemLog | None = None, /, **columns: Sequence[object]) -> pl.DataFrame | None:
+def cases_of(log: IssueLog | None = None, /, **columns: Sequence[object]) -> pl.DataFrame | None:
     """Validate a case list built from columns."""
-    return validate_cases(pl.DataFrame(columns), "cases.csv", log or ProblemLog())
+    return validate_cases(pl.DataFrame(columns), "cases.csv", log or IssueLog())
 
 
-def codes(log: ProblemLog) -> list[tuple[str, str | None]]:
+def codes(log: IssueLog) -> list[tuple[str, str | None]]:
     return [(p.code, p.column) for p in log.problems]
 
 
-def only(log: ProblemLog, code: str) -> Problem:
+def only(log: IssueLog, code: str) -> InputIssue:
     (problem,) = [p for p in log.problems if p.code == code]
     return problem
 
@@ -97,7 +97,7 @@ def test_extra_case_columns_are_kept_unchanged() -> None:
     """Columns outside the contract pass through unchanged, after the contract columns."""
     extra = pl.DataFrame({"flag": [True, False], "score": [1, 2], "when": ["x", None]})
     raw = pl.DataFrame({"case_id": ["C1", "C2"], "office": ["A", "B"]}).hstack(extra)
-    cases = validate_cases(raw, "cases.csv", ProblemLog())
+    cases = validate_cases(raw, "cases.csv", IssueLog())
     assert cases is not None
     assert cases.columns == [*CASES_SCHEMA, "flag", "score", "when"]
     assert_frame_equal(cases.select(extra.columns), extra)
@@ -136,7 +136,7 @@ def test_parquet_native_types_are_normalized() -> None:
             "active": [1, 0],
         }
     )
-    roster = validate_roster(raw, "roster.parquet", 28.0, ProblemLog())
+    roster = validate_roster(raw, "roster.parquet", 28.0, IssueLog())
     assert roster is not None
     assert roster.schema == pl.Schema(ROSTER_SCHEMA)
     assert roster.rows() == [
@@ -151,7 +151,7 @@ def test_categorical_columns_are_read_as_text() -> None:
         {"case_id": ["C1"], "office": ["NYC"]},
         schema={"case_id": pl.String, "office": pl.Categorical},
     )
-    cases = validate_cases(raw, "cases.parquet", ProblemLog())
+    cases = validate_cases(raw, "cases.parquet", IssueLog())
     assert cases is not None
     assert cases["office"].dtype == pl.String
 
@@ -160,7 +160,7 @@ def test_all_null_parquet_column_is_accepted_as_empty() -> None:
     """A Parquet column of type Null (every cell empty) is an absent optional value."""
     raw = pl.DataFrame({"case_id": ["C1"], "office": ["A"], "effort_hours": [None]})
     assert raw.schema["effort_hours"] == pl.Null
-    cases = validate_cases(raw, "cases.parquet", ProblemLog())
+    cases = validate_cases(raw, "cases.parquet", IssueLog())
     assert cases is not None
     assert cases.schema == pl.Schema(CASES_SCHEMA)
 
@@ -170,7 +170,7 @@ def test_all_null_parquet_column_is_accepted_as_empty() -> None:
 
 def test_every_problem_is_found_in_one_pass() -> None:
     """One call reports every broken rule of every column, not just the first."""
-    log = ProblemLog()
+    log = IssueLog()
     roster = roster_of(
         log,
         officer_id=["O1", "O2", "O1", ""],
@@ -200,14 +200,14 @@ def test_every_problem_is_found_in_one_pass() -> None:
 
 def test_problems_come_in_contract_column_order() -> None:
     """Problems are listed column by column, in the order of the contract."""
-    log = ProblemLog()
+    log = IssueLog()
     cases_of(log, case_id=["C1", "C1"], office=["A;B", "A"], effort_hours=["-1", "x"])
     assert [c for _, c in codes(log)] == ["case_id", "office", "effort_hours", "effort_hours"]
 
 
 def test_rows_are_one_based_first_five_with_total_count() -> None:
     """A problem names the first five failing rows (1-based) and counts all of them."""
-    log = ProblemLog()
+    log = IssueLog()
     hours = ["x" if i % 2 else "1" for i in range(20)]
     cases_of(log, case_id=[f"C{i}" for i in range(20)], office=["A"] * 20, effort_hours=hours)
     problem = only(log, "wrong_type")
@@ -218,7 +218,7 @@ def test_rows_are_one_based_first_five_with_total_count() -> None:
 
 def test_duplicate_message_names_the_values_and_rows() -> None:
     """A duplicate-id problem quotes each repeated id with the rows that hold it."""
-    log = ProblemLog()
+    log = IssueLog()
     cases_of(log, case_id=["C1", "C2", "C1", "C3", "C2"], office=["A"] * 5)
     problem = only(log, "duplicate_id")
     assert problem.rows == (1, 2, 3, 5)
@@ -228,7 +228,7 @@ def test_duplicate_message_names_the_values_and_rows() -> None:
 
 def test_duplicate_check_ignores_nulls() -> None:
     """Two empty ids are two missing values, not a duplicate."""
-    log = ProblemLog()
+    log = IssueLog()
     cases_of(log, case_id=["C1", None, ""], office=["A"] * 3)
     assert codes(log) == [("missing_value", "case_id")]
     assert log.problems[0].rows == (2, 3)
@@ -236,7 +236,7 @@ def test_duplicate_check_ignores_nulls() -> None:
 
 def test_unavailable_days_bounds_follow_the_cycle() -> None:
     """unavailable_days may equal cycle_days but not exceed it."""
-    log = ProblemLog()
+    log = IssueLog()
     roster_of(
         log,
         14.0,
@@ -250,7 +250,7 @@ def test_unavailable_days_bounds_follow_the_cycle() -> None:
 
 def test_lock_without_officer_is_an_error() -> None:
     """locked true with no current officer is a data error, locked false is fine."""
-    log = ProblemLog()
+    log = IssueLog()
     cases_of(
         log,
         case_id=["C1", "C2", "C3"],
@@ -264,14 +264,14 @@ def test_lock_without_officer_is_an_error() -> None:
 
 def test_effort_hours_zero_is_valid_and_negative_is_not() -> None:
     """An explicit estimate of 0 hours is allowed; -0.5 is out of range."""
-    log = ProblemLog()
+    log = IssueLog()
     cases_of(log, case_id=["C1", "C2"], office=["A", "A"], effort_hours=[0.0, -0.5])
     assert codes(log) == [("out_of_range", "effort_hours")]
 
 
 def test_unusable_native_dtype_is_one_column_problem() -> None:
     """A Boolean capacity column cannot be hours: one column-level wrong_type, no row flood."""
-    log = ProblemLog()
+    log = IssueLog()
     roster_of(log, officer_id=["O1", "O2"], office=["A", "A"], capacity_hours=[True, False])
     problem = only(log, "wrong_type")
     assert (problem.column, problem.rows, problem.row_count) == ("capacity_hours", (), 0)
@@ -280,7 +280,7 @@ def test_unusable_native_dtype_is_one_column_problem() -> None:
 
 def test_column_name_in_wrong_case_is_pointed_out() -> None:
     """'Locked' is not 'locked': a warning says so instead of silently dropping every lock."""
-    log = ProblemLog()
+    log = IssueLog()
     cases = cases_of(log, case_id=["C1"], office=["A"], current_officer_id=["O1"], Locked=["true"])
     assert cases is not None
     assert cases["locked"].to_list() == [False]
@@ -304,10 +304,10 @@ def _roster() -> pl.DataFrame:
     return roster
 
 
-def _cross(**columns: Sequence[object]) -> ProblemLog:
+def _cross(**columns: Sequence[object]) -> IssueLog:
     cases = cases_of(**columns)
     assert cases is not None
-    log = ProblemLog()
+    log = IssueLog()
     cross_check(_roster(), cases, "roster.csv", "cases.csv", log, cycle_days=28.0)
     return log
 
@@ -446,7 +446,7 @@ def test_capacity_numbers_are_accepted_exactly_when_finite_and_positive(
     values: list[float],
 ) -> None:
     """A capacity written as any float is rejected exactly on the rows where it is not > 0."""
-    log = ProblemLog()
+    log = IssueLog()
     n = len(values)
     ids = [f"O{i}" for i in range(n)]
     roster = roster_of(
@@ -461,7 +461,7 @@ def test_capacity_numbers_are_accepted_exactly_when_finite_and_positive(
 @given(st.lists(st.one_of(st.none(), st.text(max_size=6)), min_size=1, max_size=8))
 def test_any_capacity_text_is_accepted_or_reported(values: list[str | None]) -> None:
     """Whatever the text, the roster validates or at least one row is reported; never a crash."""
-    log = ProblemLog()
+    log = IssueLog()
     n = len(values)
     ids = [f"O{i}" for i in range(n)]
     roster = roster_of(log, officer_id=ids, office=["A"] * n, capacity_hours=values)
@@ -475,7 +475,7 @@ def test_any_capacity_text_is_accepted_or_reported(values: list[str | None]) -> 
 
 def test_blank_office_cell_is_one_problem_not_two() -> None:
     """A blank office is reported as missing, not also as an empty list."""
-    log = ProblemLog()
+    log = IssueLog()
     roster_of(log, officer_id=["O1", "O2"], office=["", " ; "], capacity_hours=["1", "1"])
     assert [(p.code, p.rows) for p in log.problems] == [
         ("missing_value", (1,)),

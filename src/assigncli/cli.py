@@ -18,7 +18,14 @@ from rich.table import Table
 
 from assigncli import __version__
 from assigncli.config import load_config
-from assigncli.errors import EXIT_INPUT, EXIT_INTERNAL, AssignError, InputError, Problem, UsageError
+from assigncli.errors import (
+    EXIT_INPUT,
+    EXIT_INTERNAL,
+    AssignError,
+    InputError,
+    InputIssue,
+    UsageError,
+)
 
 if TYPE_CHECKING:
     from assigncli.analysis.compare import Comparison
@@ -82,7 +89,7 @@ class Ui:
             level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
         logger.setLevel(level)
 
-    def problems(self, problems: list[Problem] | tuple[Problem, ...]) -> None:
+    def problems(self, problems: list[InputIssue] | tuple[InputIssue, ...]) -> None:
         for p in problems:
             style = "red" if p.severity == "error" else "yellow"
             self.err.print(
@@ -442,7 +449,7 @@ def compare(
 ) -> None:
     """Effort-weighted plan against naive assignment (status quo, round-robin, equal count,
     arbitrary, greedy by effort), side by side; --report writes the HTML report."""
-    from assigncli.analysis.compare import run_compare
+    from assigncli.analysis.compare import compare_files
     from assigncli.pipeline import PhaseClock
     from assigncli.solvers.solve import SolveOptions
     from assigncli.write import write_all
@@ -454,7 +461,7 @@ def compare(
         options = SolveOptions(time_limit=time_limit, seed=seed)
         with ui.err.status("starting", spinner="dots") as status:
             clock = PhaseClock(on_start=lambda name: status.update(f"[bold]{name}[/bold]"))
-            comparison = run_compare(
+            comparison = compare_files(
                 roster,
                 cases,
                 cfg,

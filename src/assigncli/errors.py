@@ -28,7 +28,7 @@ EXIT_NO_PLAN = 6
 
 
 @dataclass(frozen=True)
-class Problem:
+class InputIssue:
     """One thing wrong (or suspicious) with an input, precise enough to fix without guessing."""
 
     severity: Literal["error", "warning"]
@@ -85,9 +85,9 @@ class InputError(AssignError):
 
     exit_code = EXIT_INPUT
 
-    def __init__(self, message: str, problems: list[Problem] | None = None) -> None:
+    def __init__(self, message: str, problems: list[InputIssue] | None = None) -> None:
         super().__init__(message)
-        self.problems: list[Problem] = list(problems or [])
+        self.problems: list[InputIssue] = list(problems or [])
 
 
 class ConfigError(AssignError):
@@ -103,20 +103,20 @@ class NoPlanError(AssignError):
 
 
 @dataclass
-class ProblemLog:
+class IssueLog:
     """Collects problems across files so that one run reports all of them at once."""
 
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[InputIssue] = field(default_factory=list)
 
-    def add(self, problem: Problem) -> None:
+    def add(self, problem: InputIssue) -> None:
         self.problems.append(problem)
 
     @property
-    def errors(self) -> list[Problem]:
+    def errors(self) -> list[InputIssue]:
         return [p for p in self.problems if p.severity == "error"]
 
     @property
-    def warnings(self) -> list[Problem]:
+    def warnings(self) -> list[InputIssue]:
         return [p for p in self.problems if p.severity == "warning"]
 
     def raise_if_errors(self, what: str) -> None:

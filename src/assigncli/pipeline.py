@@ -22,10 +22,9 @@ from assigncli import __version__
 from assigncli.check import CheckReport, check_plan, officer_summary
 from assigncli.config import Config
 from assigncli.effort import estimate_effort
-from assigncli.errors import AssignError, Problem
+from assigncli.errors import AssignError, InputIssue
 from assigncli.plan import build_plan
-from assigncli.problem import Problem as AssignmentProblem
-from assigncli.problem import build_problem, describe
+from assigncli.problem import Problem, build_problem, describe
 from assigncli.solvers.solve import Solution, SolveOptions, solve
 from assigncli.validate import Inputs, load_inputs
 
@@ -79,7 +78,7 @@ class PlanRun:
     config: Config
     options: SolveOptions
     cases: pl.DataFrame  # validated cases with effort_hours and required_skills estimated
-    problem: AssignmentProblem
+    problem: Problem
     solution: Solution
     plan: pl.DataFrame
     officers: pl.DataFrame
@@ -87,7 +86,7 @@ class PlanRun:
     phases: tuple[Phase, ...]
 
     @property
-    def warnings(self) -> tuple[Problem, ...]:
+    def warnings(self) -> tuple[InputIssue, ...]:
         return self.inputs.problems
 
 

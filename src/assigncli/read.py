@@ -19,7 +19,7 @@ from typing import Literal, NoReturn
 import polars as pl
 
 from assigncli import contract
-from assigncli.errors import InputError, Problem
+from assigncli.errors import InputError, InputIssue
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def contract_columns(role: Role) -> dict[str, pl.DataType]:
 
 
 def read_table(path: Path, role: Role) -> pl.DataFrame:
-    """Read `path` as a `role` table; raise InputError (one Problem) if it cannot be read.
+    """Read `path` as a `role` table; raise InputError (one InputIssue) if it cannot be read.
 
     The format follows the extension (case-insensitive). Contract columns come back as String from
     CSV/Excel and with their native type from Parquet; validation normalizes both.
@@ -190,7 +190,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _fail(file: str, code: str, message: str, column: str | None = None) -> NoReturn:
-    problem = Problem("error", file, message, column=column, code=code)
+    problem = InputIssue("error", file, message, column=column, code=code)
     raise InputError(problem.render(), [problem])
 
 

@@ -32,7 +32,7 @@ import polars as pl
 
 from assigncli import contract
 from assigncli.config import Config
-from assigncli.errors import InputError, Problem, ProblemLog
+from assigncli.errors import InputError, InputIssue, IssueLog
 from assigncli.read import Role, chunked_like, read_table
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class Inputs:
 
     roster: pl.DataFrame
     cases: pl.DataFrame
-    problems: tuple[Problem, ...]
+    problems: tuple[InputIssue, ...]
     roster_file: str
     cases_file: str
 
@@ -69,16 +69,16 @@ class Validation:
 
     roster: pl.DataFrame | None  # None when the roster has errors
     cases: pl.DataFrame | None  # None when the case file has errors
-    problems: tuple[Problem, ...]  # errors and warnings of both files, in discovery order
+    problems: tuple[InputIssue, ...]  # errors and warnings of both files, in discovery order
     roster_file: str
     cases_file: str
 
     @property
-    def errors(self) -> tuple[Problem, ...]:
+    def errors(self) -> tuple[InputIssue, ...]:
         return tuple(p for p in self.problems if p.severity == "error")
 
     @property
-    def warnings(self) -> tuple[Problem, ...]:
+    def warnings(self) -> tuple[InputIssue, ...]:
         return tuple(p for p in self.problems if p.severity == "warning")
 
     @property
@@ -106,19 +106,19 @@ def check_inputs(roster_path: Path, cases_path: Path, config: Config) -> Validat
 
     A file that cannot be read does not stop the other from being validated.
     """
-    log = ProblemLog()
+    issues = IssueLog()
     roster_file, cases_file = str(roster_path), str(cases_path)
-    roster_raw = _read_logged(roster_path, "roster", log)
-    cases_raw = _read_logged(cases_path, "cases", log)
+    roster_raw = _read_logged(roster_path, "roster", issues)
+    cases_raw = _read_logged(cases_path, "cases", issues)
     roster = (
         None
         if roster_raw is None
-        else validate_roster(roster_raw, roster_file, config.cycle_days, log)
+        else validate_roster(roster_raw, roster_file, config.cycle_days, issues)
     )
-    cases = None if cases_raw is None else validate_cases(cases_raw, cases_file, log)
+    cases = None if cases_raw is None else validate_cases(cases_raw, cases_file, issues)
     if roster is not None and cases is not None:
-        cross_check(roster, cases, roster_file, cases_file, log, cycle_days=config.cycle_days)
-    return Validation(roster, cases, tuple(log.problems), roster_file, cases_file)
+        cross_check(roster, cases, roster_file, cases_file, issues, cycle_days=config.cycle_days)
+    return Validation(roster, cases, tuple(issues.problems), roster_file, cases_file)
 
 
 def load_inputs(roster_path: Path, cases_path: Path, config: Config) -> Inputs:
@@ -126,22 +126,22 @@ def load_inputs(roster_path: Path, cases_path: Path, config: Config) -> Inputs:
     return check_inputs(roster_path, cases_path, config).to_inputs()
 
 
-def load_cases(cases_path: Path) -> tuple[pl.DataFrame, tuple[Problem, ...]]:
+def load_cases(cases_path: Path) -> tuple[pl.DataFrame, tuple[InputIssue, ...]]:
     """Read and validate a case file alone (for `assign effort`); InputError on any error."""
-    log = ProblemLog()
-    raw = _read_logged(cases_path, "cases", log)
-    cases = None if raw is None else validate_cases(raw, str(cases_path), log)
-    log.raise_if_errors(str(cases_path))
+    issues = IssueLog()
+    raw = _read_logged(cases_path, "cases", issues)
+    cases = None if raw is None else validate_cases(raw, str(cases_path), issues)
+    issues.raise_if_errors(str(cases_path))
     assert cases is not None  # no errors logged means the table validated
-    return cases, tuple(log.problems)
+    return cases, tuple(issues.problems)
 
 
-def _read_logged(path: Path, role: Role, log: ProblemLog) -> pl.DataFrame | None:
+def _read_logged(path: Path, role: Role, issues: IssueLog) -> pl.DataFrame | None:
     try:
         return read_table(path, role)
     except InputError as exc:
         for problem in exc.problems:
-            log.add(problem)
+            issues.add(problem)
         return None
 
 
@@ -325,15 +325,15 @@ def _validate(
     role: Role,
     columns: Sequence[_Column],
     role_rules: Sequence[_Rule],
-    log: ProblemLog,
+    issues: IssueLog,
 ) -> pl.DataFrame | None:
     """Parse every contract column, apply the generic and the role's rules, report, normalize."""
-    errors_before = len(log.errors)
+    errors_before = len(issues.errors)
     names = {c.name for c in columns}
     reserved = [name for name in raw.columns if name.startswith(_INTERNAL)]
     if reserved:
-        log.add(
-            Problem(
+        issues.add(
+            InputIssue(
                 "error",
                 file,
                 f"column names starting with '{_INTERNAL}' are reserved; rename the column",
@@ -366,11 +366,11 @@ def _validate(
         target = _value(col.name)
         if col.name not in raw.columns:
             if col.required:
-                log.add(_missing_column(file, col, raw.columns, near.get(col.name)))
+                issues.add(_missing_column(file, col, raw.columns, near.get(col.name)))
             elif col.name in near:
                 # Without this, a 'Locked' column would silently release every lock in the file.
-                log.add(
-                    Problem(
+                issues.add(
+                    InputIssue(
                         "warning",
                         file,
                         f"column '{near[col.name]}' is ignored: column names are case-sensitive; "
@@ -383,8 +383,8 @@ def _validate(
             continue
         parsed = _parse(raw[col.name], col.kind, tidy=tidy.get(col.name, False))
         if parsed is None:
-            log.add(
-                Problem(
+            issues.add(
+                InputIssue(
                     "error",
                     file,
                     f"expected {col.expected}, but the column has type {raw.schema[col.name]}",
@@ -416,9 +416,9 @@ def _validate(
     order = {c.name: i for i, c in enumerate(columns)}
     rules.sort(key=lambda rule: order.get(rule.column or "", len(order)))
     frame = raw.with_row_index(_ROW, offset=1).with_columns(parsed_exprs)
-    _apply_rules(frame, rules, file, log)
+    _apply_rules(frame, rules, file, issues)
 
-    if len(log.errors) > errors_before:
+    if len(issues.errors) > errors_before:
         return None
     out = [
         _value(c.name)
@@ -432,7 +432,7 @@ def _validate(
     return frame.select(*out, *extras)
 
 
-def _apply_rules(frame: pl.DataFrame, rules: Sequence[_Rule], file: str, log: ProblemLog) -> None:
+def _apply_rules(frame: pl.DataFrame, rules: Sequence[_Rule], file: str, issues: IssueLog) -> None:
     """Count the rows breaking each rule in one pass; sample rows and values of failing rules only.
 
     Clean data, the common case at national scale, costs one pass of boolean sums.
@@ -470,8 +470,8 @@ def _apply_rules(frame: pl.DataFrame, rules: Sequence[_Rule], file: str, log: Pr
             )
         elif rule.shown is not None:
             message += "; found " + ", ".join(_quote(v) for v in summary[f"v{i}"])
-        log.add(
-            Problem(
+        issues.add(
+            InputIssue(
                 rule.severity,
                 file,
                 message,
@@ -588,13 +588,13 @@ def _non_finite(name: str) -> _Rule:
     )
 
 
-def _missing_column(file: str, col: _Column, found: Sequence[str], near: str | None) -> Problem:
+def _missing_column(file: str, col: _Column, found: Sequence[str], near: str | None) -> InputIssue:
     message = f"required column '{col.name}' is missing (expected {col.expected})"
     if near is not None:
         message += f"; found '{near}': column names are case-sensitive, rename it"
     elif len(found) == 1 and any(sep in found[0] for sep in (";", "\t", "|")):
         message += "; the header looks like one column: the file must be comma-separated"
-    return Problem("error", file, message, column=col.name, code="missing_column")
+    return InputIssue("error", file, message, column=col.name, code="missing_column")
 
 
 def _canonical(name: str) -> str:
@@ -615,17 +615,19 @@ def _near_misses(found: Sequence[str], columns: Sequence[_Column]) -> dict[str, 
 
 
 def validate_roster(
-    raw: pl.DataFrame, file: str, cycle_days: float, log: ProblemLog
+    raw: pl.DataFrame, file: str, cycle_days: float, issues: IssueLog
 ) -> pl.DataFrame | None:
-    """The normalized roster, or None when it has errors (all of them added to `log`)."""
+    """The normalized roster, or None when it has errors (all of them added to `issues`)."""
     columns, rules = _roster_columns(cycle_days), _roster_rules(cycle_days)
-    return _validate(raw, file, role="roster", columns=columns, role_rules=rules, log=log)
+    return _validate(raw, file, role="roster", columns=columns, role_rules=rules, issues=issues)
 
 
-def validate_cases(raw: pl.DataFrame, file: str, log: ProblemLog) -> pl.DataFrame | None:
+def validate_cases(raw: pl.DataFrame, file: str, issues: IssueLog) -> pl.DataFrame | None:
     """The normalized case table (extra columns kept as read), or None when it has errors."""
     rules = _case_rules()
-    return _validate(raw, file, role="cases", columns=_CASE_COLUMNS, role_rules=rules, log=log)
+    return _validate(
+        raw, file, role="cases", columns=_CASE_COLUMNS, role_rules=rules, issues=issues
+    )
 
 
 def cross_check(
@@ -633,7 +635,7 @@ def cross_check(
     cases: pl.DataFrame,
     roster_file: str,
     cases_file: str,
-    log: ProblemLog,
+    issues: IssueLog,
     *,
     cycle_days: float | None = None,
 ) -> None:
@@ -694,13 +696,13 @@ def cross_check(
         office.is_in(any_office.implode()).fill_null(False).alias("__held"),
         office.is_in(able_office.implode()).fill_null(False).alias("__covered"),
     )
-    _apply_rules(frame, rules, cases_file, log)
-    _report_uncovered_offices(frame, roster_file, cases_file, log)
-    _report_locks_outside_office(frame, roster, cases_file, log)
+    _apply_rules(frame, rules, cases_file, issues)
+    _report_uncovered_offices(frame, roster_file, cases_file, issues)
+    _report_locks_outside_office(frame, roster, cases_file, issues)
 
 
 def _report_uncovered_offices(
-    frame: pl.DataFrame, roster_file: str, cases_file: str, log: ProblemLog
+    frame: pl.DataFrame, roster_file: str, cases_file: str, issues: IssueLog
 ) -> None:
     stranded = frame.filter(~pl.col("__covered") & ~pl.col("__honoured"))
     if stranded.is_empty():
@@ -720,8 +722,8 @@ def _report_uncovered_offices(
             if held
             else f"no officer in {roster_file} holds this office"
         )
-        log.add(
-            Problem(
+        issues.add(
+            InputIssue(
                 "warning",
                 cases_file,
                 f"office {_quote(office)}: {why}; {n} case(s) cannot be assigned",
@@ -734,8 +736,8 @@ def _report_uncovered_offices(
     rest = by_office.slice(MAX_OFFICE_WARNINGS)
     if rest.height:
         first_rows = rest.select(pl.col("rows").explode().sort().head(MAX_ROWS_SHOWN)).to_series()
-        log.add(
-            Problem(
+        issues.add(
+            InputIssue(
                 "warning",
                 cases_file,
                 f"{rest.height} more offices have no available officer; "
@@ -749,7 +751,7 @@ def _report_uncovered_offices(
 
 
 def _report_locks_outside_office(
-    frame: pl.DataFrame, roster: pl.DataFrame, cases_file: str, log: ProblemLog
+    frame: pl.DataFrame, roster: pl.DataFrame, cases_file: str, issues: IssueLog
 ) -> None:
     """An honoured lock keeps its officer even outside their offices; say so: maybe a data slip."""
     locked = frame.filter(pl.col("__honoured")).select(_ROW, "current_officer_id", "office")
@@ -763,8 +765,8 @@ def _report_locks_outside_office(
     ).filter(~pl.col("__offices").list.contains(pl.col("office")))
     if joined.is_empty():
         return
-    log.add(
-        Problem(
+    issues.add(
+        InputIssue(
             "warning",
             cases_file,
             "locked case stays with an officer who does not hold its office"

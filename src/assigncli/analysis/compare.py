@@ -1,6 +1,6 @@
 """`assign compare`: the optimized plan beside the naive baselines, one metric table for all.
 
-`run_compare` runs the whole plan pipeline (read, validate, effort, group, solve, check), then builds
+`compare_files` runs the whole plan pipeline (read, validate, effort, group, solve, check), then builds
 every baseline over the same problem and evaluates each plan with `metrics.evaluate_plan`. Every
 baseline must pass the independent checker, except the status quo, whose rule breaks are today's
 and are counted instead (see `baselines`). Plans come in a fixed order: the status quo, the naive
@@ -36,8 +36,8 @@ __all__ = [
     "OPTIMIZED",
     "ComparedPlan",
     "Comparison",
-    "compare_run",
-    "run_compare",
+    "compare_files",
+    "compare_with_baselines",
 ]
 
 OPTIMIZED = "optimized"
@@ -145,7 +145,7 @@ def _forced_moves(run: PlanRun, plan: pl.DataFrame) -> int:
     return int((plan["moved"] & (status == ORPHAN)).sum())
 
 
-def compare_run(
+def compare_with_baselines(
     run: PlanRun,
     *,
     baselines: Sequence[str] = BASELINES,
@@ -197,7 +197,7 @@ def compare_run(
     return Comparison(run, tuple(compared), tuple(clock.phases))
 
 
-def run_compare(
+def compare_files(
     roster_path: Path,
     cases_path: Path,
     config: Config,
@@ -209,4 +209,4 @@ def run_compare(
     """Solve one cycle and compare it with every baseline. Raises AssignError subclasses."""
     clock = clock or PhaseClock()
     run = run_plan(roster_path, cases_path, config, options, clock=clock, progress=progress)
-    return compare_run(run, clock=clock)
+    return compare_with_baselines(run, clock=clock)

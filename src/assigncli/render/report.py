@@ -27,7 +27,13 @@ import altair as alt
 import polars as pl
 
 from assigncli import __version__
-from assigncli.analysis.compare import OPTIMIZED, STATUS_QUO, ComparedPlan, Comparison, compare_run
+from assigncli.analysis.compare import (
+    OPTIMIZED,
+    STATUS_QUO,
+    ComparedPlan,
+    Comparison,
+    compare_with_baselines,
+)
 from assigncli.analysis.metrics import METRICS
 from assigncli.pipeline import PlanRun
 from assigncli.write import write_all
@@ -645,7 +651,7 @@ def compare_report_html(comparison: Comparison) -> str:
 
 def plan_report_html(run: PlanRun) -> str:
     """The single-plan report: the plan against the status quo (built here, it takes seconds)."""
-    comparison = compare_run(run, baselines=(STATUS_QUO,))
+    comparison = compare_with_baselines(run, baselines=(STATUS_QUO,))
     return render_report(
         comparison,
         title="Caseload assignment plan",
