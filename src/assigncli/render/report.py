@@ -175,7 +175,8 @@ def office_chart(comparison: Comparison) -> alt.TopLevelMixin:
     tooltip = [
         alt.Tooltip("office:N"),
         alt.Tooltip("cases:Q", format=","),
-        alt.Tooltip("work_hours:Q", format=",.0f", title="work (h)"),
+        alt.Tooltip("work_hours:Q", format=",.0f", title="steady-state work (h)"),
+        alt.Tooltip("transition_hours:Q", format=",.0f", title="one-time transition (h)"),
         alt.Tooltip("available_hours:Q", format=",.0f", title="available (h)"),
         alt.Tooltip("utilization:Q", format=".0%"),
         alt.Tooltip("officers:Q", title="officers on roster"),
@@ -564,8 +565,9 @@ _CAPTIONS = {
     ),
     "offices": (
         "Work against available hours, per office (optimized plan)",
-        "Grey: available hours of the office's active officers this cycle. Bar: hours of work on the "
-        "office's cases, handoffs included (red when it exceeds the grey).",
+        "Grey: available hours of the office's active officers this cycle. Bar: steady-state hours "
+        "of work on the office's cases (red when it exceeds the grey); the plan's one-time handoff "
+        "hours are the transition hours, in the tooltip.",
     ),
     "over-capacity": (
         "Officers most over capacity, before and after",
