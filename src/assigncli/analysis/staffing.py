@@ -47,7 +47,7 @@ from assigncli.contract import ROSTER_OPTIONAL, ROSTER_REQUIRED, available_hours
 from assigncli.errors import AssignError, UsageError
 from assigncli.plan import build_plan
 from assigncli.problem import UNASSIGNABLE, build_problem
-from assigncli.solvers.solve import SolveOptions, solve
+from assigncli.solvers.solve import EXACT_CASE_LIMIT, SolveOptions, solve
 
 __all__ = [
     "ALL_SKILLS",
@@ -528,8 +528,10 @@ class _OfficeSearch:
         roster = self._roster(self.sub.suff_roster, k)
         cases = self.sub.suff_cases
         problem = build_problem(roster, cases, self.config)
+        status = problem.cases["status"]
+        # Cases nobody on this roster may take are not in the certificate's count.
+        nobody = int((status == UNASSIGNABLE).sum())
         if k == 0 and self.added is None:
-            status = problem.cases["status"]
             have = pl.Series([list(self.profile.skills)] * cases.height, dtype=pl.List(pl.String))
             lacks = cases["required_skills"].list.set_difference(have).list.len() > 0
             self.unassignable_floor = int(((status == UNASSIGNABLE) & lacks).sum())
@@ -545,7 +547,7 @@ class _OfficeSearch:
             k=k,
             objective=cert.objective,
             lower_bound=bound,
-            unassigned=cert.unassigned,
+            unassigned=cert.unassigned + nobody,
             status=cert.status,
             solver=solver,
             seconds=time.perf_counter() - started,
@@ -578,6 +580,27 @@ class _OfficeSearch:
         probe = replace(probe, objective=peak, checked=True)
         self.probes[key] = probe
         return probe
+
+    def decide(self, k: int, target: float, floor_unassigned: int) -> Probe:
+        """The LP path's probe at k; where its plan is above the target but its bound is not, the
+        real solver's too (exact on small offices), merged: the lower plan, the higher bound."""
+        p = self.probe(k)
+        if p.sufficient(target, floor_unassigned) or p.insufficient(target):
+            return p
+        if self.sub.suff_cases.height <= EXACT_CASE_LIMIT:
+            self.probe(k, "auto")
+        best = self.best(k)
+        assert best is not None
+        return best
+
+    def solver_that_suffices(
+        self, k: int, target: float, floor_unassigned: int
+    ) -> Literal["auto", "exact", "scale"]:
+        for solver in ("scale", "auto"):
+            p = self.probes.get((k, solver))
+            if p is not None and p.sufficient(target, floor_unassigned):
+                return solver
+        return "scale"
 
     def best(self, k: int) -> Probe | None:
         """The most informative probe at k so far: the lowest plan, the highest bound."""
@@ -616,7 +639,8 @@ class OfficeAnswer:
     def sentence(self) -> str:
         k = self.officers_to_add
         if k is None:
-            bound = self.probes[-1].lower_bound if self.probes else float("nan")
+            at_limit = [p.lower_bound for p in self.probes if p.k == self.search_limit]
+            bound = max(at_limit) if at_limit else float("nan")
             return (
                 f"no number of officers of this profile up to {self.search_limit} reaches "
                 f"{_pct(self.target)} (bound with {self.search_limit}: {_pct(bound)})"
@@ -696,7 +720,7 @@ def _search(
     )
     bisect = False
     while True:
-        p = search.probe(k)
+        p = search.decide(k, target, floor_unassigned)
         if p.sufficient(target, floor_unassigned):
             hi = k
         else:
@@ -845,8 +869,9 @@ def answer_office(
     arith = max(0, math.ceil(gap - _TOL))
     hours = float(sub.suff_cases["effort_hours"].sum()) if sub.suff_cases.height else 0.0
     limit = max(16, 4 * math.ceil(hours / (target * profile.capacity_hours)) + 4)
-    now = search.probe(0)
+    search.probe(0)
     floor = search.unassignable_floor
+    now = search.decide(0, target, floor)
     say(f"office {sub.office}: today {_pct(now.objective)} (bound {_pct(now.lower_bound)})")
     enough_now = now.sufficient(target, floor)
     k = _search(
@@ -857,16 +882,18 @@ def answer_office(
     minimal = False
     if k is not None:
         # The answer's plan, per case, through the independent checker.
-        final = search.checked(k)
+        final = search.checked(k, search.solver_that_suffices(k, target, floor))
         if not final.sufficient(target, floor):
             k = _search(search, target, k + 1, limit, floor, k)
-            final = search.checked(k) if k is not None else final
+            if k is not None:
+                final = search.checked(k, search.solver_that_suffices(k, target, floor))
     if k is not None:
         plan_peak = final.objective
         if k == 0:
             minimal = True
         else:
-            fewer = search.probe(k - 1).lower_bound
+            known = search.best(k - 1)
+            fewer = known.lower_bound if known is not None else search.probe(k - 1).lower_bound
             if fewer <= target * (1 + _TOL):
                 # The LP bound does not settle k − 1: ask the real solver for its strongest bound
                 # (CP-SAT's own bound where the office is small enough for the exact path).
