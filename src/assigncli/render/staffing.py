@@ -442,37 +442,49 @@ def staffing_report_html(
 # --- sweep ---------------------------------------------------------------------------------------
 
 
-def _tradeoff(rows: list[dict[str, Any]], x: str, x_title: str) -> alt.TopLevelMixin:
-    base = alt.Chart(alt.InlineData(values=rows))
+def _tradeoff(rows: list[dict[str, Any]], x: str, x_title: str, vary: str) -> alt.TopLevelMixin:
+    """Every scenario as a point; the scenarios of a series that varies `vary` joined by a line."""
     tooltip = [
         alt.Tooltip("scenario:N"),
         alt.Tooltip(f"{x}:Q", format=","),
         alt.Tooltip("peak:Q", format=".1%", title="highest utilization"),
         alt.Tooltip("bound:Q", format=".1%", title="proven bound"),
     ]
-    line = base.mark_line(color="#1d4ed8", point=alt.OverlayMarkDef(size=60)).encode(
-        x=alt.X(f"{x}:Q", title=x_title),
-        y=alt.Y(
-            "peak:Q",
-            title="highest utilization",
-            axis=alt.Axis(format="%"),
-            scale=alt.Scale(zero=False),
-        ),
-        detail="series:N",
-        tooltip=tooltip,
+    enc_x = alt.X(f"{x}:Q", title=x_title)
+    enc_y = alt.Y(
+        "peak:Q", title="highest utilization", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)
     )
-    bound = base.mark_tick(color="#9ca3af", thickness=2, size=14).encode(
-        x=f"{x}:Q", y="bound:Q", tooltip=tooltip
+    points = (
+        alt.Chart(alt.InlineData(values=rows))
+        .mark_point(filled=True, size=60, color="#1d4ed8")
+        .encode(x=enc_x, y=enc_y, tooltip=tooltip)
     )
-    return cast(alt.TopLevelMixin, alt.layer(bound, line).properties(width=860, height=300))
+    curve = [r for r in rows if r["vary"] == vary]
+    line = (
+        alt.Chart(alt.InlineData(values=curve))
+        .mark_line(color="#1d4ed8")
+        .encode(x=enc_x, y=enc_y, detail="series:N", tooltip=tooltip)
+    )
+    bound = (
+        alt.Chart(alt.InlineData(values=rows))
+        .mark_tick(color="#9ca3af", thickness=2, size=14)
+        .encode(x=f"{x}:Q", y="bound:Q", tooltip=tooltip)
+    )
+    return cast(alt.TopLevelMixin, alt.layer(bound, line, points).properties(width=860, height=300))
 
 
 def sweep_report_html(table: pl.DataFrame, *, source: str, engine: str, seconds: float) -> str:
     """The sweep's trade-off curves (moves against peak; officers added against peak) and table."""
     from assigncli.render.report import page_html, styled
 
+    # A series' scenarios are named "<series>: <key>=<value>" (see analysis.sweep).
+    parts = pl.col("scenario").str.split(": ")
     ok = table.filter(pl.col("status") == "ok").with_columns(
-        pl.col("scenario").str.split(": ").list.first().alias("series")
+        parts.list.first().alias("series"),
+        pl.when(parts.list.len() > 1)
+        .then(parts.list.last().str.split("=").list.first())
+        .otherwise(pl.lit(""))
+        .alias("vary"),
     )
     rows = [
         {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
@@ -480,8 +492,12 @@ def sweep_report_html(table: pl.DataFrame, *, source: str, engine: str, seconds:
     ]
     plan_rows = [r for r in rows if r["mode"] == "plan" and r["moves"] is not None]
     specs = {
-        "moves-peak": styled(_tradeoff(plan_rows, "moves", "moves (cases that change officer)")),
-        "hires-peak": styled(_tradeoff(rows, "officers_added", "officers added (hires)")),
+        "moves-peak": styled(
+            _tradeoff(plan_rows, "moves", "moves (cases that change officer)", "max_moves")
+        ),
+        "hires-peak": styled(
+            _tradeoff(rows, "officers_added", "officers added (hires)", "hire_count")
+        ),
     }
     failed = table.filter(pl.col("status") != "ok")
     shown = table.drop("hash")
@@ -491,13 +507,14 @@ def sweep_report_html(table: pl.DataFrame, *, source: str, engine: str, seconds:
             f"{table.height:,} scenarios, {ok.height:,} ok, {failed.height:,} failed; "
             f"engine {_e(engine)}, {seconds:,.1f} s.</p>",
             "<h2>Moves against the highest utilization</h2>",
-            "<p class='caption'>Each point a plan scenario (a line joins the points of one series); "
-            "grey ticks: the proven lower bound. A tighter move budget keeps more cases where they "
+            "<p class='caption'>Each point a plan scenario (a line joins a series that varies "
+            "max_moves); grey ticks: the proven lower bound. A tighter move budget keeps more cases where they "
             "are, at the price of a higher peak.</p>",
             '<div class="chart" id="moves-peak" role="img" aria-label="moves against peak"></div>',
             "<h2>Officers added against the highest utilization</h2>",
-            "<p class='caption'>Hires of each scenario against the peak of its plan (staffing "
-            "scenarios: today's peak on the scenario's inputs).</p>",
+            "<p class='caption'>Hires of each scenario against the peak of its plan (a line joins "
+            "a series that varies hire_count; staffing scenarios: today's peak on the scenario's "
+            "inputs).</p>",
             '<div class="chart" id="hires-peak" role="img" aria-label="hires against peak"></div>',
             "<h2>Every scenario</h2>",
             _html_table(
