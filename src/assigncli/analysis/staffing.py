@@ -36,6 +36,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -43,11 +44,17 @@ import polars as pl
 
 from assigncli.check import check_plan
 from assigncli.config import Config
-from assigncli.contract import ROSTER_OPTIONAL, ROSTER_REQUIRED, available_hours_expr
+from assigncli.contract import (
+    CASES_OPTIONAL,
+    CASES_REQUIRED,
+    ROSTER_OPTIONAL,
+    ROSTER_REQUIRED,
+    available_hours_expr,
+)
 from assigncli.errors import AssignError, UsageError
 from assigncli.plan import build_plan
 from assigncli.problem import UNASSIGNABLE, build_problem
-from assigncli.solvers.solve import EXACT_CASE_LIMIT, SolveOptions, solve
+from assigncli.solvers.solve import SolveOptions, solve
 
 __all__ = [
     "ALL_SKILLS",
@@ -72,6 +79,11 @@ log = logging.getLogger(__name__)
 ALL_SKILLS = ""  # the `skill` of an office's row that counts every case
 NEW_OFFICER_PREFIX = "+new"  # ids of the officers the search adds: "+new:NYC:0001"
 _TOL = 1e-9
+# Offices up to this many cases get a second opinion from the real solver (`auto`: CP-SAT on
+# small components) where the LP path's plan and bound straddle the target. Larger offices keep
+# the LP path's answer: CP-SAT would spend its whole time limit there for a bound that rarely
+# beats the LP's, and their rounded LP plans are within a case or two of optimal.
+REPROBE_CASES = 5_000
 Progress = Callable[[str], None]
 
 
@@ -403,43 +415,57 @@ def _honoured_lock(cases: pl.DataFrame, roster: pl.DataFrame) -> pl.Series:
 
 @dataclass(frozen=True, eq=False)
 class _Docket:
-    """The inputs split once for every office's subproblems."""
+    """The inputs split once for every office's subproblems: cases by office (contract columns
+    only), and the honoured locks apart, since they travel with their officer."""
 
     roster: pl.DataFrame  # with _home (first office)
-    cases: pl.DataFrame  # with _honoured (an honoured lock) and _lock_home (its officer's home)
+    by_office: dict[str, pl.DataFrame]  # unlocked or lock-not-honoured cases, by case office
+    locks: pl.DataFrame  # honoured locks, with _lock_home and _lock_offices of their officer
 
     @classmethod
     def of(cls, roster: pl.DataFrame, cases: pl.DataFrame) -> _Docket:
         homed = roster.with_columns(pl.col("office").list.first().alias("_home"))
-        marked = cases.with_columns(_honoured_lock(cases, roster)).join(
-            homed.select(
-                pl.col("officer_id").alias("current_officer_id"),
-                pl.col("_home").alias("_lock_home"),
-                pl.col("office").alias("_lock_offices"),
-            ),
-            on="current_officer_id",
-            how="left",
-            maintain_order="left",
+        columns = [c for c in (*CASES_REQUIRED, *CASES_OPTIONAL) if c in cases.columns]
+        slim = cases.select(columns).with_columns(_honoured_lock(cases, roster))
+        free = slim.filter(~pl.col("_honoured")).drop("_honoured")
+        locks = (
+            slim.filter(pl.col("_honoured"))
+            .drop("_honoured")
+            .join(
+                homed.select(
+                    pl.col("officer_id").alias("current_officer_id"),
+                    pl.col("_home").alias("_lock_home"),
+                    pl.col("office").alias("_lock_offices"),
+                ),
+                on="current_officer_id",
+                how="left",
+                maintain_order="left",
+            )
         )
-        return cls(homed, marked)
+        parts = free.partition_by("office", as_dict=True, maintain_order=True)
+        by_office = {str(key[0]): frame for key, frame in parts.items()}
+        return cls(homed, by_office, locks)
 
     def subproblems(self, office: str) -> _Subproblems:
-        roster, cases = self.roster, self.cases
+        roster, locks = self.roster, self.locks
         base_cols = [c for c in roster.columns if c != "_home"]
-        case_cols = [c for c in cases.columns if not c.startswith("_")]
+        case_cols = [c for c in locks.columns if not c.startswith("_")]
+        free = self.by_office.get(office)
+        if free is None:
+            free = locks.clear().select(case_cols)
         homed = roster.filter(pl.col("_home") == office)
         suff_roster = homed.with_columns(pl.lit([office]).alias("office")).select(base_cols)
-        locked_here = pl.col("_honoured") & (pl.col("_lock_home") == office)
-        mine = (pl.col("office") == office) & ~(
-            pl.col("_honoured") & (pl.col("_lock_home") != office)
+        suff_cases = pl.concat(
+            [free, locks.filter(pl.col("_lock_home") == office).select(case_cols)]
         )
-        suff_cases = cases.filter(mine | locked_here).select(case_cols)
         covering = roster.filter(pl.col("office").list.contains(office))
         bound_roster = covering.with_columns(pl.lit([office]).alias("office")).select(base_cols)
-        locked_on_covering = pl.col("_honoured") & pl.col("_lock_offices").list.contains(office)
-        bound_cases = cases.filter(
-            ((pl.col("office") == office) & ~pl.col("_honoured")) | locked_on_covering
-        ).select(case_cols)
+        bound_cases = pl.concat(
+            [
+                free,
+                locks.filter(pl.col("_lock_offices").list.contains(office)).select(case_cols),
+            ]
+        )
         shared = int((homed["office"].list.len() > 1).sum()) + (covering.height - homed.height)
         exact = (
             shared == 0
@@ -460,7 +486,7 @@ class Probe:
 
     k: int
     objective: float  # the plan's peak utilization (sufficiency problem)
-    lower_bound: float  # proven bound on the peak (the stronger of both problems' bounds)
+    lower_bound: float  # proven bound on the sufficiency problem's peak
     unassigned: int
     status: str
     solver: str
@@ -507,7 +533,10 @@ class _OfficeSearch:
         # Cases nobody may take even beside the profile's officers (a skill the profile lacks),
         # known after the first probe at k = 0.
         self.unassignable_floor = 0
+        # (k1, k2, bound): the bound stayed above the target from k1 to k2 added officers.
+        self.plateau: tuple[int, int, float] | None = None
         self._solved: dict[tuple[int, str], tuple[pl.DataFrame, Any, Any]] = {}
+        self._whole: dict[tuple[int, str], float] = {}
 
     def _roster(self, base: pl.DataFrame, k: int) -> pl.DataFrame:
         parts = [base]
@@ -538,11 +567,6 @@ class _OfficeSearch:
         solution = solve(problem, opts)
         cert = solution.certificate
         bound = cert.lower_bound
-        if not self.sub.exact:
-            broad = build_problem(
-                self._roster(self.sub.bound_roster, k), self.sub.bound_cases, self.config
-            )
-            bound = max(bound, solve(broad, opts).certificate.lower_bound)
         result = Probe(
             k=k,
             objective=cert.objective,
@@ -558,6 +582,21 @@ class _OfficeSearch:
         for old in [o for o in self._solved if o != key]:
             del self._solved[old]
         return result
+
+    def whole_bound(self, k: int, solver: Literal["auto", "exact", "scale"] = "scale") -> float:
+        """A proven lower bound on the whole docket's peak with k officers added here: the bound
+        problem's (every officer covering the office, at full capacity). The search itself runs on
+        the sufficiency problem; this settles the claim that k − 1 cannot."""
+        if self.sub.exact:
+            return self.probe(k, solver).lower_bound
+        key = (k, solver)
+        if key not in self._whole:
+            broad = build_problem(
+                self._roster(self.sub.bound_roster, k), self.sub.bound_cases, self.config
+            )
+            opts = self.options.solve_options(solver)
+            self._whole[key] = solve(broad, opts).certificate.lower_bound
+        return self._whole[key]
 
     def checked(self, k: int, solver: Literal["auto", "exact", "scale"] = "scale") -> Probe:
         """The probe at k, its plan built per case and passed through the independent checker."""
@@ -587,7 +626,7 @@ class _OfficeSearch:
         p = self.probe(k)
         if p.sufficient(target, floor_unassigned) or p.insufficient(target):
             return p
-        if self.sub.suff_cases.height <= EXACT_CASE_LIMIT:
+        if self.sub.suff_cases.height <= REPROBE_CASES:
             self.probe(k, "auto")
         best = self.best(k)
         assert best is not None
@@ -631,6 +670,7 @@ class OfficeAnswer:
     minimal: bool  # k − 1 proven insufficient (or k = 0)
     exact: bool  # no shared officer: the two subproblems are one
     search_limit: int
+    plateau: tuple[int, int, float] | None
     probes: tuple[Probe, ...]
     reasons: tuple[str, ...]
     unassignable: int  # cases no officer of the roster or of the profile may take
@@ -638,6 +678,13 @@ class OfficeAnswer:
     @property
     def sentence(self) -> str:
         k = self.officers_to_add
+        if k is None and self.plateau is not None:
+            k1, k2, bound = self.plateau
+            return (
+                f"no number of officers of this profile reaches {_pct(self.target)}: the bound "
+                f"stays at {_pct(bound)} from {k1} to {k2} added (work they cannot take"
+                + (")" if self.exact else "; shared officers kept in their home office)")
+            )
         if k is None:
             at_limit = [p.lower_bound for p in self.probes if p.k == self.search_limit]
             bound = max(at_limit) if at_limit else float("nan")
@@ -674,6 +721,7 @@ class OfficeAnswer:
             "minimal": self.minimal,
             "exact": self.exact,
             "search_limit": self.search_limit,
+            "plateau": list(self.plateau) if self.plateau else None,
             "answer": self.sentence,
             "reasons": list(self.reasons),
             "unassignable": self.unassignable,
@@ -695,6 +743,11 @@ def _next_guess(probe: Probe, target: float, hours_per_new: float, base_hours: f
     return probe.k + math.ceil(max(0.0, needed - total) / hours_per_new - _TOL)
 
 
+def _base_hours(search: _OfficeSearch) -> float:
+    roster = search.sub.suff_roster
+    return float(roster.select(available_hours_expr(search.config.cycle_days).sum()).item() or 0.0)
+
+
 def _search(
     search: _OfficeSearch,
     target: float,
@@ -703,40 +756,55 @@ def _search(
     floor_unassigned: int,
     lo: int = -1,
 ) -> int | None:
-    """Smallest k (≤ limit) whose plan reaches the target; None when `limit` does not.
+    """Smallest k (≤ limit) whose plan reaches the target; None when none does.
 
-    ``lo`` is the largest k known not to suffice, ``hi`` the smallest known to suffice. Probes
-    alternate between the fluid estimate from the last probe's bound (hours over target × hours)
-    and bisection, so the bracket at least halves every second probe. A probe that neither
-    suffices nor is proven insufficient counts as not sufficient: the search looks higher, and the
-    caller re-examines k − 1 with the real solver.
+    ``lo`` is the largest k known not to suffice, ``hi`` the smallest known to suffice. Inside the
+    bracket, probes alternate between the fluid estimate and bisection, so the bracket at least
+    halves every second probe. The estimate comes from the probe at ``lo``, whose bound is above
+    the target: there the bound is set by work the new officers share, so scaling their hours
+    predicts it (a bound below the target may be set by something they cannot relieve). A probe
+    that neither suffices nor is proven insufficient counts as not sufficient: the search looks
+    higher, and the caller re-examines k − 1.
+
+    While no k suffices, the search grows k; a bound that does not move between two probes above
+    the target is a bottleneck the profile's officers cannot relieve (the LP bound is the largest
+    of several ratios, and only those that include the new officers fall as they are added), so
+    the search stops there and records it in `search.plateau`.
     """
     hi: int | None = None
     k = max(lo + 1, min(start, limit))
     capacity_new = search.profile.capacity_hours
-    base_hours = float(
-        search.sub.suff_roster.select(available_hours_expr(search.config.cycle_days).sum()).item()
-        or 0.0
-    )
+    base_hours = _base_hours(search)
     bisect = False
+    below: Probe | None = search.best(lo) if lo >= 0 else None
     while True:
         p = search.decide(k, target, floor_unassigned)
         if p.sufficient(target, floor_unassigned):
             hi = k
         else:
+            if (
+                below is not None
+                and below.k < k
+                and below.unassigned == p.unassigned
+                and p.insufficient(target)
+                and p.lower_bound >= below.lower_bound * (1 - 1e-9)
+            ):
+                search.plateau = (below.k, k, p.lower_bound)
+                return None
             lo = k
+            if p.insufficient(target):
+                below = p
         if hi is not None and hi - lo <= 1:
             return hi
-        guess = _next_guess(p, target, capacity_new, base_hours)
         if hi is None:
             if k >= limit:
                 return None
-            # Grow at least geometrically, so that a poor estimate costs a logarithmic number of
-            # probes.
-            k = min(limit, max(k + 1, guess, 2 * k))
+            guess = _next_guess(p, target, capacity_new, base_hours)
+            # At least a quarter more each time, so that a poor estimate costs few probes.
+            k = min(limit, max(k + 1, guess, k + k // 4))
             continue
-        # The estimate, kept inside the bracket (from a plan that suffices it usually lands on
-        # k − 1, the probe that proves minimality), alternating with bisection.
+        ref = below if below is not None else p
+        guess = _next_guess(ref, target, capacity_new, base_hours)
         k = min(max(guess, lo + 1), hi - 1) if not bisect else (lo + hi) // 2
         bisect = not bisect
 
@@ -892,12 +960,14 @@ def answer_office(
         if k == 0:
             minimal = True
         else:
-            known = search.best(k - 1)
-            fewer = known.lower_bound if known is not None else search.probe(k - 1).lower_bound
-            if fewer <= target * (1 + _TOL):
+            fewer = search.whole_bound(k - 1)
+            if sub.exact:
+                known = search.best(k - 1)
+                fewer = max(fewer, known.lower_bound if known is not None else 0.0)
+            if fewer <= target * (1 + _TOL) and sub.suff_cases.height <= REPROBE_CASES:
                 # The LP bound does not settle k − 1: ask the real solver for its strongest bound
                 # (CP-SAT's own bound where the office is small enough for the exact path).
-                fewer = max(fewer, search.probe(k - 1, "auto").lower_bound)
+                fewer = max(fewer, search.whole_bound(k - 1, "auto"))
             minimal = fewer > target * (1 + _TOL)
     probes = tuple(sorted(search.probes.values(), key=lambda p: (p.k, p.solver)))
     say(
@@ -918,6 +988,7 @@ def answer_office(
         minimal=minimal,
         exact=sub.exact,
         search_limit=limit,
+        plateau=search.plateau,
         probes=probes,
         reasons=tuple(reasons),
         unassignable=floor,
@@ -1165,10 +1236,20 @@ def staff(
         subs = [docket.subproblems(o) for o in offices]
         profiles = {o: office_profile(roster, o, options.profile) for o in offices}
         if options.optimize:
-            for sub in subs:
-                answers.append(
-                    answer_office(sub, profiles[sub.office], config, options, table, progress)
-                )
+            # Offices are independent: side by side, the cores split between them (a solve's
+            # own threads are fewer, so its result is the same as with that many workers alone).
+            cores = options.solve_options("scale").resolved_workers()
+            parallel = max(1, min(len(subs), cores))
+            inner = replace(options, workers=max(1, cores // parallel))
+
+            def one(sub: _Subproblems) -> OfficeAnswer:
+                return answer_office(sub, profiles[sub.office], config, inner, table, progress)
+
+            if parallel > 1:
+                with ThreadPoolExecutor(max_workers=parallel) as pool:
+                    answers.extend(pool.map(one, subs))
+            else:
+                answers.extend(one(sub) for sub in subs)
         if options.officers is not None:
             allocation = allocate_officers(
                 options.officers, subs, profiles, config, options, table, progress
