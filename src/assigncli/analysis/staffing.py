@@ -736,11 +736,16 @@ def _pct(value: float | None) -> str:
 
 
 def _next_guess(probe: Probe, target: float, hours_per_new: float, base_hours: float) -> int:
-    """Where the fluid model puts the answer from one probe: hours over target × capacity."""
-    peak = max(probe.lower_bound, 0.0)
+    """Where the fluid model puts the answer from one probe: the peak scales with the hours over
+    the capacity, so k grows until (base + k × new hours) × target = peak × today's capacity.
+
+    The peak is the bound where it is above the target (the bound is set by work the new officers
+    share), else the plan's (a plan above a bound below the target: integer cases, so the plan is
+    what has to come down)."""
+    peak = max(probe.lower_bound if probe.lower_bound > target else probe.objective, 0.0)
     total = base_hours + probe.k * hours_per_new
     needed = peak * total / target
-    return probe.k + math.ceil(max(0.0, needed - total) / hours_per_new - _TOL)
+    return probe.k + math.ceil((needed - total) / hours_per_new - _TOL)
 
 
 def _base_hours(search: _OfficeSearch) -> float:
@@ -776,7 +781,9 @@ def _search(
     capacity_new = search.profile.capacity_hours
     base_hours = _base_hours(search)
     bisect = False
+    checked_plateau = False
     below: Probe | None = search.best(lo) if lo >= 0 else None
+    last_low: Probe | None = below
     while True:
         p = search.decide(k, target, floor_unassigned)
         if p.sufficient(target, floor_unassigned):
@@ -792,6 +799,7 @@ def _search(
                 search.plateau = (below.k, k, p.lower_bound)
                 return None
             lo = k
+            last_low = p
             if p.insufficient(target):
                 below = p
         if hi is not None and hi - lo <= 1:
@@ -799,11 +807,20 @@ def _search(
         if hi is None:
             if k >= limit:
                 return None
+            if p.insufficient(target) and p.lower_bound > target * 1.02 and not checked_plateau:
+                # Well above the target after the estimate's jump: one officer more tells whether
+                # the bound still moves (cheaper than the next jump when it does not).
+                checked_plateau = True
+                k = min(limit, k + 1)
+                continue
             guess = _next_guess(p, target, capacity_new, base_hours)
-            # At least a quarter more each time, so that a poor estimate costs few probes.
-            k = min(limit, max(k + 1, guess, k + k // 4))
+            # At least a quarter more each time while the bound is above the target, so that a
+            # poor estimate costs few probes.
+            grow = k // 4 if p.insufficient(target) else 0
+            k = min(limit, max(k + 1, guess, k + grow))
             continue
-        ref = below if below is not None else p
+        # From the highest k that does not suffice: its plan or bound is what must come down.
+        ref = last_low if last_low is not None else p
         guess = _next_guess(ref, target, capacity_new, base_hours)
         k = min(max(guess, lo + 1), hi - 1) if not bisect else (lo + hi) // 2
         bisect = not bisect
@@ -936,15 +953,19 @@ def answer_office(
     gap = float(row["gap"][0]) if row.height else 0.0
     arith = max(0, math.ceil(gap - _TOL))
     hours = float(sub.suff_cases["effort_hours"].sum()) if sub.suff_cases.height else 0.0
-    limit = max(16, 4 * math.ceil(hours / (target * profile.capacity_hours)) + 4)
+    # A safety net: the plateau test stops a search the profile cannot win long before.
+    limit = max(64, 8 * math.ceil(hours / (target * profile.capacity_hours)) + 8)
     search.probe(0)
     floor = search.unassignable_floor
     now = search.decide(0, target, floor)
     say(f"office {sub.office}: today {_pct(now.objective)} (bound {_pct(now.lower_bound)})")
     enough_now = now.sufficient(target, floor)
-    k = _search(
-        search, target, 0 if enough_now else max(1, arith), limit, floor, -1 if enough_now else 0
+    start = (
+        0
+        if enough_now
+        else max(1, _next_guess(now, target, profile.capacity_hours, _base_hours(search)))
     )
+    k = _search(search, target, start, limit, floor, -1 if enough_now else 0)
     plan_peak: float | None = None
     fewer: float | None = None
     minimal = False

@@ -452,7 +452,10 @@ def _tradeoff(rows: list[dict[str, Any]], x: str, x_title: str, vary: str) -> al
     ]
     enc_x = alt.X(f"{x}:Q", title=x_title)
     enc_y = alt.Y(
-        "peak:Q", title="highest utilization", axis=alt.Axis(format="%"), scale=alt.Scale(zero=False)
+        "peak:Q",
+        title="highest utilization",
+        axis=alt.Axis(format="%"),
+        scale=alt.Scale(zero=False),
     )
     points = (
         alt.Chart(alt.InlineData(values=rows))
