@@ -1488,7 +1488,12 @@ def compile_condition(
         if isinstance(parsed.tree, Column):
             hint = f"; compare it with a value, e.g. {parsed.tree.name} = 'value'"
         raise ConditionError(f"must be a yes/no condition, but it gives {_describe(value)}{hint}")
-    return value.expr.cast(pl.Boolean()).fill_null(False)
+    result = value.expr.cast(pl.Boolean()).fill_null(False)
+    if not parsed.columns:
+        # A condition on literals alone is one value: repeat it so that it fills any table,
+        # even in a select of nothing else.
+        result = pl.repeat(result, pl.len())
+    return result
 
 
 class UnknownColumnsError(ConditionError):

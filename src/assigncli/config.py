@@ -208,7 +208,7 @@ def parse_config(
 
     effort_raw = data.get("effort", {})
     if not isinstance(effort_raw, dict):
-        raise ConfigError(f"{top}: effort must be a table (a line with [effort] and keys below it)")
+        raise ConfigError(f"{top}: effort must be a table of keys (default_hours, base, adjust)")
     _check_keys(effort_raw, {"default_hours", "base", "adjust"}, f"{top}: effort")
     default_hours = _number(effort_raw, "default_hours", f"{top}: effort", 0.5)
 
