@@ -182,6 +182,7 @@ def test_a_table_function_never_opens_a_file(tmp_path: Path) -> None:
         ("now() > since", "now() is not deterministic, not allowed"),
         ("random() < 0.5", "random() is not deterministic"),
         ("current_date() > since", "current_date() is not deterministic"),
+        ("since < CURRENT_DATE", "CURRENT_DATE is not deterministic, not allowed"),
         ("scan_csv('x') IS NULL", "scan_csv() is a table function, not allowed"),
         ("shell('ls') IS NULL", "unknown function shell(), not allowed"),
         ("docket = 'a'; DROP TABLE x", "one expression"),

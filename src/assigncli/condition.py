@@ -170,6 +170,10 @@ _NONDETERMINISTIC = frozenset(
         "setseed",
     ]
 )
+# SQL's clock values, written without parentheses.
+_CLOCK_WORDS = frozenset(
+    ["current_date", "current_time", "current_timestamp", "localtime", "localtimestamp"]
+)
 _TABLE_FUNCTIONS = frozenset(
     [
         "read_csv",
@@ -735,6 +739,11 @@ class _Parser:
                 )
             if word in _KEYWORDS:
                 raise self.fail("a value", tok)
+            if word in _CLOCK_WORDS:
+                raise ConditionError(
+                    f"{tok.text} is not deterministic, not allowed: a condition must give the "
+                    'same answer every run (a column of that name is written "' + tok.text + '")'
+                )
             return Column(tok.pos, 1, tok.text, False)
         if tok.kind == "op" and tok.text == "*":
             raise ConditionError(f"'*' at character {tok.pos + 1} is not allowed")
@@ -831,7 +840,7 @@ class Condition:
     columns: tuple[str, ...]
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=128)
 def parse_condition(text: str) -> Condition:
     """Parse `text` (no schema needed). Raises ConditionError: syntax, grammar, limits."""
     size = len(text.encode("utf-8"))
