@@ -28,7 +28,7 @@ from assigncli.problem import (
     Problem,
 )
 from assigncli.read import chunked_like
-from assigncli.solvers.solve import Solution
+from assigncli.result import Solution
 
 # Status codes: the physical values of the Enum status column.
 _LOCKED, _HELD, _ORPHAN, _NEW, _UNASSIGNABLE = (

@@ -110,6 +110,11 @@ class Problem:
         """Cases that must move whatever the plan: their officer cannot keep them."""
         return int(self.pool_fixed[self.pool_handoff].sum())
 
+    @property
+    def n_unassignable(self) -> int:
+        """Cases no officer is eligible for: they never reach the solver."""
+        return int((self.cases["status"] == UNASSIGNABLE).sum())
+
     def eligible(self, group: int) -> IntArray:
         return self.group_officers[self.group_ptr[group] : self.group_ptr[group + 1]]
 
