@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 from ortools.linear_solver import pywraplp
 
+from assigncli.check import CheckReport
 from assigncli.config import Config
 
 
@@ -154,3 +155,9 @@ def brute_force(flat: Flat, handoff: float) -> tuple[int, float]:
 
 def _locked(flat: Flat, i: int) -> int:
     return sum(1 for j in range(len(flat.effort)) if flat.locked_to[j] == i)
+
+
+def assert_valid(report: CheckReport) -> None:
+    """Fail with every violation the independent checker found."""
+    if not report.ok:
+        raise AssertionError("plan violates its constraints:\n" + "\n".join(report.violations))

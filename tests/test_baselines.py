@@ -19,7 +19,7 @@ from assigncli.analysis.baselines import (
     status_quo,
 )
 from assigncli.analysis.metrics import RULE_CODES
-from assigncli.check import assert_valid, check_plan
+from assigncli.check import check_plan
 from assigncli.config import Config, default_config, load_config
 from assigncli.contract import PLAN_COLUMNS
 from assigncli.effort import estimate_effort
@@ -27,6 +27,7 @@ from assigncli.generate import write_dataset
 from assigncli.problem import Problem, build_problem
 from assigncli.validate import load_inputs
 from tests.instances import CASES_SCHEMA, ROSTER_SCHEMA, Instance, random_instance
+from tests.oracles import assert_valid
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 LAWFUL = tuple(name for name in BASELINES if name != "status_quo")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assigncli.check import CheckReport, assert_valid, check_plan
+from assigncli.check import CheckReport, check_plan
 from assigncli.config import Config, default_config
 from assigncli.effort import estimate_effort
 from assigncli.generate import generate_cases, generate_roster
@@ -18,7 +18,7 @@ from assigncli.solvers.component import build_component
 from assigncli.solvers.lp import ComponentLP
 from assigncli.solvers.solve import Solution, SolveOptions, solve
 from tests.instances import CASES_SCHEMA, ROSTER_SCHEMA, Instance, random_instance
-from tests.oracles import brute_force, flatten, per_case_lp_bound
+from tests.oracles import assert_valid, brute_force, flatten, per_case_lp_bound
 
 SOLVERS = ("exact", "scale")
 
