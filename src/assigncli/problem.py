@@ -291,8 +291,8 @@ def build_problem(roster: pl.DataFrame, cases: pl.DataFrame, config: Config) -> 
         CaseStatus.NEW,
     ).astype(np.uint8)
 
-    # Locked loads. Summed by polars group_by, as before this path was rewritten on arrays, so
-    # that the hours stay bit for bit the same.
+    # Locked loads, summed by polars group_by: its summation order fixes the hours to the bit,
+    # which the plans' reproducibility depends on.
     is_locked = status == CaseStatus.LOCKED
     locked = (
         pl.DataFrame({"cur": cur[is_locked], "hours": effort[is_locked]})
