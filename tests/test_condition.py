@@ -9,6 +9,8 @@ from typing import Any
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from assigncli.condition import (
     FUNCTIONS,
@@ -421,3 +423,70 @@ def test_dates_compare_with_iso_text() -> None:
     """A date column compares with 'YYYY-MM-DD' text, also in IN lists."""
     frame = pl.DataFrame({"d": [dt.date(2024, 1, 1), dt.date(2024, 2, 1)]})
     assert mask("d IN ('2024-02-01')", frame) == [False, True]
+
+
+# --------------------------------------------------------------------------------------------
+# property: the same answers as polars' SQL front end on random conditions
+# --------------------------------------------------------------------------------------------
+
+RANDOM_FRAME = pl.DataFrame(
+    {
+        "a": ["x", "yy", None, "y", "x_z", "Yz"],
+        "b": [True, False, None, True, None, False],
+        "n": [0, 3, None, -7, 12, 5],
+        "x": [0.5, -2.5, None, 4.0, 1.5, 100.25],
+    }
+)
+
+atoms = st.one_of(
+    st.builds(
+        lambda op, k: f"n {op} {k}",
+        st.sampled_from(["=", "<>", "<", "<=", ">", ">="]),
+        st.integers(-8, 13),
+    ),
+    st.builds(
+        lambda op, k: f"x {op} {k}.5", st.sampled_from(["<", ">=", "<>"]), st.integers(-3, 5)
+    ),
+    st.builds(lambda v: f"a = '{v}'", st.sampled_from(["x", "y", "yy", "zz"])),
+    st.builds(lambda p: f"a LIKE '{p}'", st.sampled_from(["x%", "%z", "%y%", "y_", "x\\_%"])),
+    st.builds(lambda p: f"a ILIKE '{p}'", st.sampled_from(["Y%", "%Z"])),
+    st.builds(
+        lambda neg, vs: f"a {'NOT ' if neg else ''}IN ({', '.join(repr(v) for v in vs)})",
+        st.booleans(),
+        st.lists(st.sampled_from(["x", "y", "yy"]), min_size=1, max_size=3),
+    ),
+    st.builds(lambda lo, hi: f"n BETWEEN {lo} AND {hi}", st.integers(-8, 4), st.integers(0, 13)),
+    st.builds(lambda k, m: f"n % {k} = {m}", st.integers(2, 4), st.integers(-2, 2)),
+    st.builds(lambda k, m: f"n / {k} > {m}", st.integers(1, 4), st.integers(-2, 3)),
+    st.builds(lambda k: f"n * 2 + {k} > 3", st.integers(-5, 5)),
+    st.sampled_from(
+        [
+            "b",
+            "a IS NULL",
+            "n IS NOT NULL",
+            "coalesce(n, 0) > 1",
+            "lower(a) = 'yz'",
+            "length(a) > 1",
+            "abs(n) > 4",
+            "CASE WHEN b THEN n ELSE 0 END > 2",
+            "CAST(b AS INT) = 1",
+        ]
+    ),
+)
+
+
+def combine(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.builds(lambda p, q: f"({p} AND {q})", children, children),
+        st.builds(lambda p, q: f"({p} OR {q})", children, children),
+        st.builds(lambda p: f"NOT ({p})", children),
+    )
+
+
+@settings(deadline=None, max_examples=200)
+@given(sql=st.recursive(atoms, combine, max_leaves=8))
+def test_random_conditions_agree_with_the_sql_front_end(sql: str) -> None:
+    """On random conditions of the shared grammar, the mask equals polars' SQL front end's."""
+    ours = mask(sql, RANDOM_FRAME)
+    theirs = RANDOM_FRAME.select(pl.sql_expr(sql).cast(pl.Boolean).fill_null(False))
+    assert ours == theirs.to_series().to_list()
