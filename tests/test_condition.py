@@ -51,6 +51,8 @@ def mask(sql: str, frame: pl.DataFrame = ATTRS) -> list[bool]:
         ("docket NOT IN ('detained')", [False, True, False, True]),
         ("docket IN ('detained', NULL)", [True, False, False, False]),
         ("NOT docket IN ('detained', NULL)", [False, False, False, False]),
+        ("docket IN (NULL)", [False, False, False, False]),
+        ("docket NOT IN (NULL)", [False, False, False, False]),
         ("n > 2", [False, True, False, True]),
         ("n >= 1 AND n <= 3", [True, False, False, True]),
         ("n BETWEEN 2 AND 5", [False, True, False, True]),
@@ -244,6 +246,7 @@ def test_non_boolean_condition_is_refused(sql: str) -> None:
         ("docket + 1 > 2", "'+' needs numbers"),
         ("since > 'soon'", "'soon' is not a Date value"),
         ("CASE WHEN flag THEN 1 ELSE 'x' END = 1", "mix"),
+        ("CAST(docket AS BOOLEAN)", "CAST of 'docket' (text, String) to BOOLEAN is not supported"),
     ],
 )
 def test_type_mismatch_names_the_types(sql: str, expected: str) -> None:

@@ -37,7 +37,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NoReturn
 
 import polars as pl
 
@@ -303,12 +303,13 @@ class Token:
 # fails in linear time instead of backtracking.
 _TOKEN = re.compile(
     r"""
-    (?P<space>\s+)
-  | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-  | (?P<string>'[^']*(?:''[^']*)*')
-  | (?P<qident>"[^"]*(?:""[^"]*)*")
-  | (?P<ident>[^\W\d]\w*)
-  | (?P<op><>|!=|<=|>=|==|::|\|\||[=<>+\-*/%(),])
+    \s*(?:
+      (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    | (?P<string>'[^']*(?:''[^']*)*')
+    | (?P<qident>"[^"]*(?:""[^"]*)*")
+    | (?P<ident>[^\W\d]\w*)
+    | (?P<op><>|!=|<=|>=|==|::|\|\||[=<>+\-*/%(),])
+    )
     """,
     re.VERBOSE,
 )
@@ -317,38 +318,43 @@ _TOKEN = re.compile(
 def _tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     pos = 0
-    n = len(text)
+    n = len(text.rstrip())
+    match_at = _TOKEN.match
     while pos < n:
-        match = _TOKEN.match(text, pos)
+        match = match_at(text, pos)
         if match is None:
-            char = text[pos]
-            if char == "'":
-                raise ConditionError(
-                    f"does not parse: unterminated text starting at character {pos + 1}"
-                )
-            if char == '"':
-                raise ConditionError(
-                    f"does not parse: unterminated quoted name starting at character {pos + 1}"
-                )
-            if char == ";":
-                raise ConditionError(
-                    f"';' at character {pos + 1}: a condition is one expression, not statements"
-                )
-            raise ConditionError(
-                f"does not parse: unexpected character {char!r} at character {pos + 1}{_near(text, pos)}"
-            )
+            pos += len(text[pos:]) - len(text[pos:].lstrip())
+            _unexpected(text, pos)
         kind = match.lastgroup
-        if kind != "space":
-            value = match.group()
-            if kind == "string":
-                value = value[1:-1].replace("''", "'")
-            elif kind == "qident":
-                value = value[1:-1].replace('""', '"')
-            word = value.lower() if kind == "ident" else ""
-            tokens.append(Token(kind, value, pos, word))  # type: ignore[arg-type]
+        assert kind is not None
+        start = match.start(kind)
+        value = match.group(kind)
+        if kind == "string":
+            value = value[1:-1].replace("''", "'")
+        elif kind == "qident":
+            value = value[1:-1].replace('""', '"')
+        word = value.lower() if kind == "ident" else ""
+        tokens.append(Token(kind, value, start, word))  # type: ignore[arg-type]
         pos = match.end()
-    tokens.append(Token("end", "", n))
+    tokens.append(Token("end", "", len(text)))
     return tokens
+
+
+def _unexpected(text: str, pos: int) -> NoReturn:
+    char = text[pos]
+    if char == "'":
+        raise ConditionError(f"does not parse: unterminated text starting at character {pos + 1}")
+    if char == '"':
+        raise ConditionError(
+            f"does not parse: unterminated quoted name starting at character {pos + 1}"
+        )
+    if char == ";":
+        raise ConditionError(
+            f"';' at character {pos + 1}: a condition is one expression, not statements"
+        )
+    raise ConditionError(
+        f"does not parse: unexpected character {char!r} at character {pos + 1}{_near(text, pos)}"
+    )
 
 
 def _near(text: str, pos: int) -> str:
@@ -452,7 +458,11 @@ class Call(Node):
 
 
 def _depth(*children: Node | None) -> int:
-    return 1 + max((c.depth for c in children if c is not None), default=0)
+    deepest = 0
+    for child in children:
+        if child is not None and child.depth > deepest:
+            deepest = child.depth
+    return deepest + 1
 
 
 # Binding strength of infix operators, loosest first (PostgreSQL's order).
@@ -952,6 +962,9 @@ class _Compiler:
 
     def compile(self, node: Node) -> _Typed:
         if isinstance(node, Column):
+            if node.name == "*" or (node.name.startswith("^") and node.name.endswith("$")):
+                # polars reads such names as "every column" or a pattern of column names.
+                raise ConditionError(f"the column name {node.name!r} cannot be used in a rule")
             dtype = self.schema[node.name]
             return _Typed(pl.col(node.name), _kind_of(dtype), dtype, f"'{node.name}'")
         if isinstance(node, Lit):
@@ -1042,7 +1055,8 @@ class _Compiler:
         for value in present:
             _check_comparable("IN", operand, value)
         if operand.kind == "null" or not present:
-            result: pl.Expr = operand.expr.is_null() & pl.lit(None, dtype=pl.Boolean())
+            # x IN (NULL) is unknown for every x, and so is x NOT IN (NULL).
+            result: pl.Expr = pl.repeat(None, pl.len(), dtype=pl.Boolean())
         else:
             column, dtype = _membership_domain(operand, present)
             literals = [v.literal for v in present]
@@ -1117,8 +1131,16 @@ class _Compiler:
     def cast(self, node: Cast) -> _Typed:
         operand = self.compile(node.operand)
         target = _CAST_TYPES[node.type_name]
-        if operand.kind == "other":
-            raise ConditionError(f"cannot CAST {_describe(operand)} to {node.type_name.upper()}")
+        target_kind = _kind_of(target)
+        unsupported = operand.kind == "other" or (
+            # polars converts neither way between text and yes/no, nor dates to yes/no
+            (operand.kind, target_kind) in {("text", "bool"), ("temporal", "bool")}
+        )
+        if unsupported:
+            hint = " (compare instead, e.g. x = 'yes')" if operand.kind == "text" else ""
+            raise ConditionError(
+                f"CAST of {_describe(operand)} to {node.type_name.upper()} is not supported{hint}"
+            )
         expr = operand.expr.cast(target, strict=node.strict)
         return _Typed(expr, _kind_of(target), target, f"CAST AS {node.type_name.upper()}")
 
