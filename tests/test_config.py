@@ -15,6 +15,10 @@ from assigncli.config import (
     BUILTIN_SOURCE,
     DEFAULT_CONFIG_NAME,
     NUMBER_RANGES,
+    AdjustRule,
+    BaseRule,
+    Config,
+    EffortModel,
     default_config,
     load_config,
 )
@@ -266,6 +270,18 @@ def test_non_finite_and_absurd_numbers_state_the_range(
 def test_out_of_range_numbers(tmp_path: Path, text: str, expected: str) -> None:
     """Negative, zero-where-positive and too large values name the field and the range."""
     assert expected in config_error(tmp_path, text)
+
+
+def test_models_built_in_python_are_checked_too() -> None:
+    """Config and rule objects refuse out-of-range numbers at construction, naming the field."""
+    with pytest.raises(ConfigError, match="'handoff_hours' is nan; supported: a number from 0"):
+        Config(handoff_hours=math.nan)
+    with pytest.raises(ConfigError, match=r"effort\.base rule 'b': 'hours' is inf"):
+        BaseRule("x", math.inf, "b")
+    with pytest.raises(ConfigError, match=r"effort\.adjust rule 'a': 'multiply' is -1"):
+        AdjustRule("x", "a", multiply=-1.0)
+    with pytest.raises(ConfigError, match="effort: 'default_hours' is 5000"):
+        EffortModel(default_hours=5000.0)
 
 
 def test_range_edges_are_accepted(tmp_path: Path) -> None:

@@ -44,6 +44,9 @@ class BaseRule:
     name: str
     source: str = ""
 
+    def __post_init__(self) -> None:
+        check_range("hours", self.hours, f"effort.base rule {quoted(self.name)}")
+
 
 @dataclass(frozen=True)
 class AdjustRule:
@@ -54,6 +57,11 @@ class AdjustRule:
     multiply: float = 1.0
     add: float = 0.0
     source: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"effort.adjust rule {quoted(self.name)}"
+        check_range("multiply", self.multiply, where)
+        check_range("add", self.add, where)
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,9 @@ class EffortModel:
     base: tuple[BaseRule, ...] = ()
     adjust: tuple[AdjustRule, ...] = ()
 
+    def __post_init__(self) -> None:
+        check_range("default_hours", self.default_hours, "effort")
+
 
 @dataclass(frozen=True)
 class Config:
@@ -84,6 +95,11 @@ class Config:
     # The built-in model must run on any case file of the data contract: its rules on columns
     # the file lacks are skipped with a warning. A user's own config stays strict.
     builtin: bool = False
+
+    def __post_init__(self) -> None:
+        where = describe_source(self.source)
+        check_range("cycle_days", self.cycle_days, where)
+        check_range("handoff_hours", self.handoff_hours, where)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -137,19 +153,24 @@ def _number(table: dict[str, Any], key: str, where: str, default: float | None =
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{where}: '{key}' must be a number, got {_shown(value)}")
     number = float(value)
+    check_range(key, number, where)
+    return number
+
+
+def check_range(key: str, value: float, where: str) -> None:
+    """ConfigError unless `value` is finite and inside NUMBER_RANGES[key]."""
     low, high, closed = NUMBER_RANGES[key]
-    inside = (
-        math.isfinite(number) and (number >= low if closed else number > low) and number <= high
-    )
+    inside = math.isfinite(value) and (value >= low if closed else value > low) and value <= high
     if not inside:
         raise ConfigError(
             f"{where}: '{key}' is {_shown(value)}; supported: a number {_range_text(key)}"
         )
-    return number
 
 
 def _shown(value: object) -> str:
-    if isinstance(value, float) and not math.isfinite(value):
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
         return str(value)
     text = repr(value)
     return text if len(text) <= _MAX_QUOTED else text[: _MAX_QUOTED - 3] + "..."
