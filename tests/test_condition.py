@@ -493,3 +493,33 @@ def test_random_conditions_agree_with_the_sql_front_end(sql: str) -> None:
     ours = mask(sql, RANDOM_FRAME)
     theirs = RANDOM_FRAME.select(pl.sql_expr(sql).cast(pl.Boolean).fill_null(False))
     assert ours == theirs.to_series().to_list()
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "flag",
+        "NOT flag",
+        "flag AND TRUE",
+        "flag OR n = 2",
+        "text LIKE 'a%'",
+        "text IN ('a')",
+        "lower(text) = 'a'",
+        "text || 'x' = 'x'",
+        "CAST(text AS INT) > 1",
+        "CASE WHEN flag THEN 1 END = 1",
+        "-text > 1",
+        "abs(text) > 0",
+        "text + 1 > 0",
+    ],
+)
+def test_a_column_of_nulls_only_reads_as_unknown(sql: str) -> None:
+    """A column whose every value is missing (dtype Null) compiles and never matches."""
+    frame = pl.DataFrame(
+        {
+            "flag": pl.Series([None, None], dtype=pl.Null),
+            "text": pl.Series([None, None], dtype=pl.Null),
+            "n": [1, 3],
+        }
+    )
+    assert mask(sql, frame) == [False, False]

@@ -958,7 +958,8 @@ class _Compiler:
         value = self.compile(node)
         if value.kind not in ("bool", "null"):
             raise ConditionError(f"{what} needs a yes/no value, but {_describe(value)} is not one")
-        return value.expr
+        # A column of nulls only (dtype Null) reads as unknown, which polars wants typed here.
+        return value.expr if value.kind == "bool" else value.expr.cast(pl.Boolean())
 
     def compile(self, node: Node) -> _Typed:
         if isinstance(node, Column):
@@ -977,8 +978,10 @@ class _Compiler:
             operand = self.compile(node.operand)
             if not _numeric(operand.kind):
                 raise ConditionError(f"unary {node.op} needs a number, not {_describe(operand)}")
-            expr = -operand.expr if node.op == "-" else operand.expr
-            return _Typed(expr, operand.kind, operand.dtype, "a number")
+            value = _as_number(operand)
+            return _Typed(
+                -value if node.op == "-" else value, operand.kind, operand.dtype, "a number"
+            )
         if isinstance(node, Binary):
             if node.op in ("=", "<>", "<", "<=", ">", ">="):
                 return _bool(
@@ -1272,9 +1275,12 @@ def _as(value: _Typed, dtype: pl.DataType) -> pl.Expr:
     return value.expr.cast(dtype)
 
 
+def _as_number(value: _Typed) -> pl.Expr:
+    # polars has no arithmetic on its Null dtype (a column of nulls only, or NULL).
+    return value.expr.cast(pl.Float64()) if value.kind == "null" else value.expr
+
+
 def _as_text(value: _Typed) -> pl.Expr:
-    if value.kind == "null":
-        return pl.lit(None, dtype=pl.String())
     return value.expr if value.dtype == pl.String() else value.expr.cast(pl.String())
 
 
@@ -1398,7 +1404,7 @@ def _substr(name: str, args: list[_Typed]) -> _Typed:
 def _math_fn(name: str, args: list[_Typed]) -> _Typed:
     for arg in args:
         _need(name, arg, ("int", "float"), "a number")
-    x = args[0].expr
+    x = _as_number(args[0])
     is_int = args[0].kind == "int"
     if name == "abs":
         return _Typed(x.abs(), args[0].kind, args[0].dtype, "a number")
