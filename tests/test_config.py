@@ -191,6 +191,10 @@ def test_toml_syntax_error_is_one_line_with_position(tmp_path: Path) -> None:
             "read_csv('/etc/passwd'))'): subqueries are not allowed",
         ),
         (
+            '[[effort.base]]\nwhen = "a"\nhours = 1\n[[effort.base]]\nname = "a"\nwhen = "b"\nhours = 2\n',
+            "model.toml: effort.base #1 and #2 are both named 'a'; give each rule a distinct name",
+        ),
+        (
             '[[skills]]\nwhen = "count(*) > 3"\nrequire = "s"\n',
             "model.toml: skills #1 'count(*) > 3': count() is an aggregate over all cases, "
             "not allowed",

@@ -285,11 +285,8 @@ def test_try_cast_reads_bad_values_as_null() -> None:
 
 def test_duplicate_rule_names_are_rejected() -> None:
     """Two rules of one kind with the same name would make the audit ambiguous."""
-    config = make_config(
-        adjust=[AdjustRule("a", "same", add=1.0), AdjustRule("b", "same", add=2.0)]
-    )
     with pytest.raises(ConfigError, match="both named 'same'"):
-        estimate_effort(make_cases(1, a=[True], b=[True]), config)
+        make_config(adjust=[AdjustRule("a", "same", add=1.0), AdjustRule("b", "same", add=2.0)])
 
 
 def mixed_skill_cases() -> pl.DataFrame:

@@ -100,6 +100,21 @@ class Config:
         where = describe_source(self.source)
         check_range("cycle_days", self.cycle_days, where)
         check_range("handoff_hours", self.handoff_hours, where)
+        # Labels identify rules in the audit and the summary, so they must be unambiguous.
+        groups = [
+            ("effort.base", [r.name for r in self.effort.base]),
+            ("effort.adjust", [r.name for r in self.effort.adjust]),
+            ("skills", [r.name for r in self.skills]),
+        ]
+        for kind, names in groups:
+            seen: dict[str, int] = {}
+            for i, name in enumerate(names, start=1):
+                if name in seen:
+                    raise ConfigError(
+                        f"{where}: {kind} #{seen[name]} and #{i} are both named {quoted(name)}; "
+                        "give each rule a distinct name so that the audit can tell them apart"
+                    )
+                seen[name] = i
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from assigncli.condition import ConditionError, UnknownColumnsError, compile_condition
-from assigncli.config import AdjustRule, Config, describe_source, quoted, rule_location
+from assigncli.config import AdjustRule, Config, quoted, rule_location
 from assigncli.errors import ConfigError, InputIssue, IssueLog
 from assigncli.read import chunked_like, row_positions
 
@@ -104,25 +104,6 @@ class _Masks:
     skipped: list[_Skipped]
 
 
-def _check_distinct_names(config: Config) -> None:
-    """Labels identify rules in the audit and the summary, so they must be unambiguous."""
-    groups: list[tuple[RuleKind, list[str]]] = [
-        ("effort.base", [r.name for r in config.effort.base]),
-        ("effort.adjust", [r.name for r in config.effort.adjust]),
-        ("skills", [r.name for r in config.skills]),
-    ]
-    for kind, names in groups:
-        seen: dict[str, int] = {}
-        for i, name in enumerate(names, start=1):
-            if name in seen:
-                raise ConfigError(
-                    f"{describe_source(config.source)}: {kind} #{seen[name]} and #{i} are both "
-                    f"named {quoted(name)}; give each rule a distinct name so that the audit "
-                    "can tell them apart"
-                )
-            seen[name] = i
-
-
 def _compile_kind(
     config: Config, schema: pl.Schema, kind: RuleKind, rules: Sequence[tuple[str, str]]
 ) -> tuple[list[pl.Expr], list[_Skipped]]:
@@ -146,7 +127,6 @@ def _compile_kind(
 
 def _compile_rules(config: Config, schema: pl.Schema) -> _Masks:
     """Conditions of the base, adjust and skill rules, with errors located in the config."""
-    _check_distinct_names(config)
     base, skipped_base = _compile_kind(
         config, schema, "effort.base", [(r.when, r.name) for r in config.effort.base]
     )
