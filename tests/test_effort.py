@@ -608,6 +608,29 @@ def test_skipped_rules_warning_goes_to_the_log_without_an_issue_log(
     assert sum("built-in model rules do not apply" in r.message for r in caplog.records) == 1
 
 
+def test_builtin_model_skips_rules_on_columns_of_another_type() -> None:
+    """A built-in rule reading a column of another type (yes/no written as text, a numeric
+    docket) does not apply either; the one warning says what is wrong with each."""
+    cases = make_cases(2, docket=[1, 2], final_order=["yes", "no"])
+    issues = IssueLog()
+    out = estimate_effort(cases, default_config(), issues=issues)
+    assert out["effort_source"].to_list() == ["default", "default"]
+    (warning,) = issues.problems
+    assert "the case file has no columns criminal_conviction" not in warning.message
+    assert (
+        "effort.base 'final order': must be a yes/no condition, but it gives 'final_order' "
+        "(text, String)" in warning.message
+    )
+    assert "effort.base 'detained docket': '=' cannot compare 'docket'" in warning.message
+
+
+def test_own_config_stays_strict_on_column_types() -> None:
+    """In a user's config, a condition that does not fit the column's type is a ConfigError."""
+    config = make_config(base=[BaseRule("final_order", 1.0, "final")])
+    with pytest.raises(ConfigError, match="must be a yes/no condition"):
+        estimate_effort(make_cases(1, final_order=["yes"]), config)
+
+
 def test_audit_and_summary_work_with_skipped_builtin_rules() -> None:
     """The audit and the rule summary run on the same partial case file; skipped rules count 0."""
     config = default_config()

@@ -87,11 +87,13 @@ RuleKind = Literal["effort.base", "effort.adjust", "skills"]
 
 @dataclass(frozen=True)
 class _Skipped:
-    """A built-in rule that does not apply because the case table lacks columns it reads."""
+    """A built-in rule that does not apply: the case table lacks columns it reads (`missing`),
+    or a column it reads holds another type of value (`mismatch`, what is wrong)."""
 
     kind: RuleKind
     name: str
-    missing: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+    mismatch: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,16 +114,17 @@ def _compile_kind(
     for i, (when, name) in enumerate(rules, start=1):
         try:
             masks.append(compile_condition(when, schema))
-        except UnknownColumnsError as exc:
+        except ConditionError as exc:
             if not config.builtin:
                 location = rule_location(config.source, kind, i, name, when)
                 raise ConfigError(f"{location}: {exc.message}") from None
-            # Broadcast to the table's height even in a select of nothing but literals.
+            # The built-in conditions are known to parse, so what fails here is the fit to this
+            # case table. Broadcast to the table's height even in a select of only literals.
             masks.append(pl.repeat(False, pl.len(), dtype=pl.Boolean()))
-            skipped.append(_Skipped(kind, name, exc.names))
-        except ConditionError as exc:
-            location = rule_location(config.source, kind, i, name, when)
-            raise ConfigError(f"{location}: {exc.message}") from None
+            if isinstance(exc, UnknownColumnsError):
+                skipped.append(_Skipped(kind, name, missing=exc.names))
+            else:
+                skipped.append(_Skipped(kind, name, mismatch=exc.message))
     return masks, skipped
 
 
@@ -150,17 +153,21 @@ def _skipped_warning(
     relevant = [s for s in skipped if rules_decide or s.kind == "skills"]
     if not relevant:
         return None
-    missing = list(dict.fromkeys(name for s in relevant for name in s.missing))
-    by_kind: dict[str, list[str]] = {}
-    for s in relevant:
-        by_kind.setdefault(s.kind, []).append(quoted(s.name))
-    rules = "; ".join(f"{kind} {', '.join(names)}" for kind, names in by_kind.items())
+    parts: list[str] = []
+    absent = [s for s in relevant if s.missing]
+    if absent:
+        missing = list(dict.fromkeys(name for s in absent for name in s.missing))
+        by_kind: dict[str, list[str]] = {}
+        for s in absent:
+            by_kind.setdefault(s.kind, []).append(quoted(s.name))
+        rules = "; ".join(f"{kind} {', '.join(names)}" for kind, names in by_kind.items())
+        columns = "column" if len(missing) == 1 else "columns"
+        parts.append(f"the case file has no {columns} {', '.join(missing)}: {rules}")
+    parts += [f"{s.kind} {quoted(s.name)}: {s.mismatch}" for s in relevant if s.mismatch]
     noun = "rule does" if len(relevant) == 1 else "rules do"
-    columns = "column" if len(missing) == 1 else "columns"
     message = (
-        f"{len(relevant)} built-in model {noun} not apply because the case file has no "
-        f"{columns} {', '.join(missing)}: {rules}. Add the {columns}, give effort_hours, "
-        "or use a config of your own (--config)"
+        f"{len(relevant)} built-in model {noun} not apply, because {'; and '.join(parts)}. "
+        "Add or fix the columns, give effort_hours, or use a config of your own (--config)"
     )
     return InputIssue(severity="warning", file=cases_file, message=message, code=SKIPPED_RULES_CODE)
 
