@@ -523,3 +523,22 @@ def test_a_column_of_nulls_only_reads_as_unknown(sql: str) -> None:
         }
     )
     assert mask(sql, frame) == [False, False]
+
+
+@pytest.mark.parametrize(
+    ("sql", "expected"),
+    [
+        ("s ILIKE 'NON DETAINED'", [True, False, False, False, False]),
+        ("s ILIKE 'a-b#c&d~e'", [False, True, False, False, False]),
+        ("s LIKE 'a-b#c&d~_'", [False, True, False, False, False]),
+        ("s LIKE 'x._'", [False, False, True, False, False]),
+        ("s LIKE '_._'", [False, False, True, False, False]),
+        ("s ILIKE '%ÜNÏ%'", [False, False, False, True, False]),
+        ("s ILIKE '%{1}%'", [False, False, False, False, False]),
+        ("s LIKE '(%'", [False, False, False, False, True]),
+    ],
+)
+def test_like_patterns_match_their_characters_literally(sql: str, expected: list[bool]) -> None:
+    """Only % and _ are wildcards in LIKE: regex characters, spaces and accents match as written."""
+    frame = pl.DataFrame({"s": ["non detained", "a-b#c&d~e", "x.y", "ünï", "(a|b)*"]})
+    assert mask(sql, frame) == expected
