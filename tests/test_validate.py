@@ -442,17 +442,21 @@ def test_load_cases_alone(tmp_path: Path) -> None:
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.floats(), min_size=1, max_size=5))
-def test_capacity_numbers_are_accepted_exactly_when_finite_and_positive(
+def test_capacity_numbers_are_accepted_exactly_inside_the_contract_range(
     values: list[float],
 ) -> None:
-    """A capacity written as any float is rejected exactly on the rows where it is not > 0."""
+    """A capacity written as any float is rejected exactly on the rows outside [0.01, 10,000]."""
     log = IssueLog()
     n = len(values)
     ids = [f"O{i}" for i in range(n)]
     roster = roster_of(
         log, officer_id=ids, office=["A"] * n, capacity_hours=[str(v) for v in values]
     )
-    expected = {i + 1 for i, v in enumerate(values) if not (math.isfinite(v) and v > 0)}
+    expected = {
+        i + 1
+        for i, v in enumerate(values)
+        if not (math.isfinite(v) and contract.MIN_CAPACITY_HOURS <= v <= contract.MAX_HOURS)
+    }
     assert {r for p in log.errors for r in p.rows} == expected
     assert (roster is None) == bool(expected)
 
@@ -470,7 +474,7 @@ def test_any_capacity_text_is_accepted_or_reported(values: list[str | None]) -> 
     assert reported <= n
     if roster is not None:
         assert roster.schema == pl.Schema(ROSTER_SCHEMA)
-        assert all(0 < h < math.inf for h in roster["capacity_hours"])
+        assert all(0 < h <= contract.MAX_HOURS for h in roster["capacity_hours"])
 
 
 def test_blank_office_cell_is_one_problem_not_two() -> None:

@@ -64,6 +64,10 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (solver and ge
 TimeLimitOpt = Annotated[
     float, typer.Option("--time-limit", min=0.1, help="Hard limit on solving time, in seconds.")
 ]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option("--sheet", help="Worksheet to read from Excel inputs (default: the first)."),
+]
 ReportOpt = Annotated[
     Path | None,
     typer.Option("--report", help="Also write a self-contained HTML report (.html) here."),
@@ -179,6 +183,7 @@ def plan(
         ),
     ] = None,
     report: ReportOpt = None,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -212,6 +217,7 @@ def plan(
                 options,
                 clock=clock,
                 progress=lambda msg: status.update(f"solve: {msg}"),
+                sheet=sheet,
             )
             status.update("[bold]write[/bold]")
             with clock.phase("write"):
@@ -278,6 +284,7 @@ def validate(
     roster: Annotated[Path, typer.Argument(help="Officer roster (.parquet, .csv, .xlsx).")],
     cases: Annotated[Path, typer.Argument(help="Case list (.parquet, .csv, .xlsx).")],
     config: ConfigOpt = None,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -289,7 +296,7 @@ def validate(
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
         cfg = load_config(config)
-        result = check_inputs(roster, cases, cfg)
+        result = check_inputs(roster, cases, cfg, sheet=sheet)
         if result.ok and result.cases is not None:
             # Effort rules are part of the contract too: a rule naming a missing column is an error.
             estimate_effort(result.cases, cfg)
@@ -329,6 +336,7 @@ def effort(
         Path | None, typer.Option("--out", "-o", help="Write the per-case audit table here.")
     ] = None,
     config: ConfigOpt = None,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -341,7 +349,7 @@ def effort(
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
         cfg = load_config(config)
-        valid, warnings = load_cases(cases)
+        valid, warnings = load_cases(cases, sheet=sheet)
         ui.problems(warnings)
         with_effort = estimate_effort(valid, cfg)
         audit = effort_audit(with_effort, cfg)
@@ -443,6 +451,7 @@ def compare(
     config: ConfigOpt = None,
     time_limit: TimeLimitOpt = 30.0,
     seed: SeedOpt = 0,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -468,6 +477,7 @@ def compare(
                 options,
                 clock=clock,
                 progress=lambda msg: status.update(f"solve: {msg}"),
+                sheet=sheet,
             )
             files: dict[str, str] = {}
             if report is not None:

@@ -38,9 +38,12 @@ class InputIssue:
     rows: tuple[int, ...] = ()  # 1-based data rows (header excluded), first few only
     row_count: int = 0  # how many rows in total have this problem
     code: str = ""  # stable machine-readable identifier, e.g. "duplicate_id"
+    sheet: str | None = None  # the worksheet read, for an Excel file
 
     def render(self) -> str:
         where = self.file
+        if self.sheet is not None:
+            where += f", sheet {self.sheet!r}"
         if self.column is not None:
             where += f", column '{self.column}'"
         if self.row_count:
@@ -59,6 +62,7 @@ class InputIssue:
             "severity": self.severity,
             "code": self.code,
             "file": self.file,
+            "sheet": self.sheet,
             "column": self.column,
             "rows": list(self.rows),
             "row_count": self.row_count,
