@@ -485,3 +485,19 @@ def test_blank_office_cell_is_one_problem_not_two() -> None:
         ("missing_value", (1,)),
         ("empty_list", (2,)),
     ]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_ids_are_stripped_the_same_way_in_every_format(tmp_path: Path, suffix: str) -> None:
+    """Surrounding spaces are not part of an id: ' C1' and 'C1 ' are one id twice (an error,
+    never a silent merge), and a lone padded id comes out stripped."""
+    frame = pl.DataFrame({"case_id": [" C1", "C1 ", " C2 "], "office": ["N", "N", " N"]})
+    path = tmp_path / f"cases{suffix}"
+    frame.write_csv(path) if suffix == ".csv" else frame.write_parquet(path)
+    with pytest.raises(InputError) as caught:
+        load_cases(path)
+    [problem] = caught.value.problems
+    assert (problem.code, problem.rows) == ("duplicate_id", (1, 2))
+    assert "surrounding spaces are ignored" in problem.message
+    cases, _ = load_cases(_write(tmp_path, "one.csv", "case_id,office\n C2 , N\n"))
+    assert cases.select("case_id", "office").row(0) == ("C2", "N")

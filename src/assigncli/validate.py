@@ -607,7 +607,7 @@ def _duplicate_rule(name: str) -> _Rule:
         "duplicate_id",
         name,
         value.is_not_null() & value.is_duplicated(),
-        "must be unique",
+        "must be unique (surrounding spaces are ignored)",
         duplicates_of=name,
         # Distinct 64-bit hashes prove distinct values at a fraction of the cost of counting
         # distinct strings; equal hashes (a repeat, or rarely a collision) run the exact rule.
