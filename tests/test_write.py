@@ -50,10 +50,10 @@ def leftovers(directory: Path) -> list[str]:
 
 
 def writes_text(text: str) -> write_module.Writer:
-    def writer(path: Path) -> None:
+    def write(path: Path) -> None:
         path.write_text(text)
 
-    return writer
+    return write
 
 
 def fails_half_way(exc: BaseException) -> write_module.Writer:
