@@ -548,8 +548,6 @@ def test_cli_generate_on_an_unwritable_folder_is_exit_5(
 @pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs sysfs")
 def test_cli_generate_into_sysfs_is_exit_5() -> None:
     """A real folder nobody may create files in (sysfs refuses even root): exit 5."""
-    if os.access("/sys/kernel", os.W_OK) and not Path("/sys/kernel").stat().st_mode & 0o200:
-        pytest.skip("sysfs is writable here")
     result = _cli(
         "generate", "--out-dir", "/sys/kernel", "--cases", "5", "--officers", "2", "--offices", "1"
     )
@@ -703,6 +701,28 @@ def test_the_next_run_removes_a_killed_runs_temps(tmp_path: Path) -> None:
     assert _versions(out) == {"next"}
 
 
+def test_recovery_leaves_the_temps_of_live_processes_alone(tmp_path: Path) -> None:
+    """A temp whose writer still runs (another command writing a file of that name) is kept; one
+    whose writer is gone is removed."""
+    import subprocess
+    import sys
+
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = tmp_path / "plan.csv"
+    mine = tmp_path / f".plan.csv.{os.getpid()}.0a1b2c3d.tmp.csv"
+    stale = tmp_path / f".plan.csv.{int(gone.stdout)}.0a1b2c3d.tmp.csv"
+    mine.write_text("x")
+    stale.write_text("x")
+    done = write_module.recover_plan_set(out)
+    assert mine.exists() and not stale.exists()
+    assert done == [f"removed {stale.name}, left by a stopped run"]
+
+
 def test_two_runs_on_the_same_out_take_turns(tmp_path: Path) -> None:
     """A second run waits while the first holds the lock mid-commit, then commits a whole set of
     its own (regression: plan and officers from one run, manifest from the other)."""
@@ -767,3 +787,17 @@ def test_cli_plan_killed_mid_commit_then_rerun(tmp_path: Path) -> None:
     check = write_module.verify_plan_set(out)
     assert check.complete and not check.pending_commit
     assert leftovers(out.parent) == []
+
+
+def test_a_full_disk_reported_by_polars_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """polars' own I/O errors carry the errno only in their text: still 'no space left'."""
+
+    def full(self: pl.DataFrame, file: Path, **kwargs: object) -> None:
+        raise OSError("No space left on device (os error 28): " + str(file))
+
+    monkeypatch.setattr(pl.DataFrame, "write_csv", full)
+    with pytest.raises(OutputError, match=r"plan\.csv: no space left on device$"):
+        write_table(table(), tmp_path / "plan.csv")
+    assert leftovers(tmp_path) == []

@@ -778,7 +778,7 @@ _REASONS = {
 def _explain(dest: Path, exc: BaseException) -> str:
     """A message naming the output and a reason a user can act on (never an exception name)."""
     if isinstance(exc, OSError):
-        code = exc.errno
+        code = _errno(exc)
         if code in (errno.ENOTDIR, errno.EEXIST) or (
             code == errno.ENOENT and _blocking_file(dest) is not None
         ):
@@ -799,6 +799,14 @@ def _explain(dest: Path, exc: BaseException) -> str:
     else:
         reason = str(exc)
     return f"cannot write {dest}: {reason}"
+
+
+def _errno(exc: OSError) -> int | None:
+    """The error number, also from a Rust-side error (polars) that only says '(os error 28)'."""
+    if exc.errno is not None:
+        return exc.errno
+    match = re.search(r"\(os error (\d+)\)", str(exc))
+    return int(match[1]) if match else None
 
 
 def _blocking_file(dest: Path) -> Path | None:
