@@ -430,6 +430,8 @@ def test_output_that_is_an_input_is_refused(tmp_path: Path) -> None:
     with pytest.raises(UsageError):  # the input named through the link, the output directly
         refuse_overwriting_inputs([cases], [tmp_path / "link.csv"])
     refuse_overwriting_inputs([tmp_path / "plan.csv", None], [cases])  # distinct: fine
+    missing = tmp_path / "missing.csv"  # nothing to destroy: reading it will say it is missing
+    refuse_overwriting_inputs([missing], [missing])
 
 
 def _tiny_inputs(tmp_path: Path) -> tuple[Path, Path, Path]:

@@ -526,6 +526,8 @@ _RANGE_HINTS = {
 
 def _roster_rules(cycle_days: float) -> list[_Rule]:
     office = _value("office")
+    # The same arithmetic as contract.available_hours_expr, on the parsed values.
+    available = _value("capacity_hours") * (1.0 - _value("unavailable_days") / cycle_days)
     return [
         _duplicate_rule("officer_id"),
         _Rule(
@@ -535,6 +537,18 @@ def _roster_rules(cycle_days: float) -> list[_Rule]:
             "no office listed; an officer needs at least one (separate several with ';')",
         ),
         *_range_rules(_roster_columns(cycle_days)),
+        _Rule(
+            "out_of_range",
+            "unavailable_days",
+            available.is_finite()
+            & (available > 0)
+            & (available < contract.MIN_CAPACITY_HOURS)
+            & _value("active").fill_null(True),
+            f"leaves less than {contract.MIN_CAPACITY_HOURS:g} available hours"
+            " (capacity_hours × (1 − unavailable_days / cycle_days)); for an officer away all"
+            f" cycle write {cycle_days:g}",
+            _raw("unavailable_days"),
+        ),
     ]
 
 

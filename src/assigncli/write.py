@@ -161,7 +161,8 @@ def refuse_overwriting_inputs(outputs: Iterable[Path | None], inputs: Iterable[P
     Paths are compared resolved (symlinks, ``..``), and an existing output is also compared by
     device and inode, which catches hard links and case-insensitive file systems.
     """
-    sources = [(path, _resolved(path)) for path in inputs]
+    # An input that does not exist cannot be destroyed; reading it reports it (exit 3).
+    sources = [(path, _resolved(path)) for path in inputs if path.exists()]
     for output in outputs:
         if output is None:
             continue
