@@ -118,32 +118,34 @@ def read_source(path: Path, role: Role, sheet: str | None = None) -> Source:
             _fail_encoding(path, role)
         _fail(file, "unreadable", f"cannot read as {fmt.upper()}: {_first_line(exc)}")
 
-    where = _sheet_label(read_sheet, sheets)
+    others = other_sheets(read_sheet, sheets)
     frame = _strip_bom(frame)
     if frame.width == 0:
         _fail(
             file,
             "empty",
-            f"the {role} file{where} has no columns (no header row)",
+            f"the {role} file has no columns (no header row){others}",
             sheet=read_sheet,
         )
     _check_duplicate_columns(frame, file, text_columns)
     if frame.height == 0:
         _fail(
-            file, "empty", f"the {role} file{where} has a header but no data rows", sheet=read_sheet
+            file,
+            "empty",
+            f"the {role} file has a header but no data rows{others}",
+            sheet=read_sheet,
         )
     logger.debug("read %s: %d rows, %d columns (%s)", file, frame.height, frame.width, fmt)
     return Source(frame, read_sheet, sheets)
 
 
-def _sheet_label(sheet: str | None, sheets: tuple[str, ...]) -> str:
-    """' (sheet 'Cover'; the workbook has 'Cover', 'Roster': choose one with --sheet)'."""
-    if sheet is None:
+def other_sheets(sheet: str | None, sheets: tuple[str, ...]) -> str:
+    """'; the workbook also has sheet(s) 'Roster': choose one with --sheet', or ''."""
+    others = [name for name in sheets if name != sheet]
+    if sheet is None or not others:
         return ""
-    if len(sheets) <= 1:
-        return f" (sheet {sheet!r})"
-    listed = ", ".join(repr(name) for name in sheets)
-    return f" (sheet {sheet!r}; the workbook has {listed}: choose one with --sheet)"
+    listed = ", ".join(repr(name) for name in others)
+    return f"; the workbook also has sheet(s) {listed}: choose one with --sheet"
 
 
 def _check_content(path: Path, fmt: str, role: Role) -> None:

@@ -33,7 +33,7 @@ import polars as pl
 from assigncli import contract
 from assigncli.config import Config
 from assigncli.errors import InputError, InputIssue, IssueLog
-from assigncli.read import Role, Source, chunked_like, read_source
+from assigncli.read import Role, Source, chunked_like, other_sheets, read_source
 
 MAX_ROWS_SHOWN = 5  # rows named in one message
 MAX_VALUES_SHOWN = 3  # offending values quoted in one message
@@ -163,13 +163,10 @@ def _on_sheet(issues: IssueLog, source: Source) -> Iterator[None]:
     yield
     if source.sheet is None:
         return
-    others = [name for name in source.sheets if name != source.sheet]
+    others = other_sheets(source.sheet, source.sheets)
     for i in range(start, len(issues.problems)):
         problem = issues.problems[i]
-        message = problem.message
-        if problem.code == "missing_column" and others:
-            listed = ", ".join(repr(name) for name in others)
-            message += f"; the workbook also has sheet(s) {listed}: choose one with --sheet"
+        message = problem.message + (others if problem.code == "missing_column" else "")
         issues.problems[i] = replace(problem, sheet=source.sheet, message=message)
 
 
@@ -340,7 +337,6 @@ def _validate(
     raw: pl.DataFrame,
     file: str,
     *,
-    role: Role,
     columns: Sequence[_Column],
     role_rules: Sequence[_Rule],
     issues: IssueLog,
@@ -657,15 +653,13 @@ def validate_roster(
 ) -> pl.DataFrame | None:
     """The normalized roster, or None when it has errors (all of them added to `issues`)."""
     columns, rules = _roster_columns(cycle_days), _roster_rules(cycle_days)
-    return _validate(raw, file, role="roster", columns=columns, role_rules=rules, issues=issues)
+    return _validate(raw, file, columns=columns, role_rules=rules, issues=issues)
 
 
 def validate_cases(raw: pl.DataFrame, file: str, issues: IssueLog) -> pl.DataFrame | None:
     """The normalized case table (extra columns kept as read), or None when it has errors."""
     rules = _case_rules()
-    return _validate(
-        raw, file, role="cases", columns=_CASE_COLUMNS, role_rules=rules, issues=issues
-    )
+    return _validate(raw, file, columns=_CASE_COLUMNS, role_rules=rules, issues=issues)
 
 
 def cross_check(
