@@ -803,3 +803,20 @@ def test_a_full_disk_reported_by_polars_is_named(
     with pytest.raises(OutputError, match=r"plan\.csv: no space left on device$"):
         write_table(table(), tmp_path / "plan.csv")
     assert leftovers(tmp_path) == []
+
+
+def test_an_interrupted_commit_that_lost_a_file_is_dropped_not_half_applied(
+    tmp_path: Path,
+) -> None:
+    """A ready manifest whose staged plan vanished cannot be completed: recovery drops it, and
+    the previous set stays whole."""
+    out = tmp_path / "plan.csv"
+    _write_set(out, "old")
+    _kill_at(_start_writer(out, "new", "ready"), "ready")
+    [staged_plan] = [p for p in tmp_path.iterdir() if p.name.startswith(".plan.csv.")]
+    staged_plan.unlink()
+    done = write_module.recover_plan_set(out)
+    assert done[0] == "dropped an interrupted commit of plan.manifest.json that cannot be completed"
+    assert write_module.verify_plan_set(out).complete
+    assert _versions(out) == {"old"}
+    assert leftovers(tmp_path) == []

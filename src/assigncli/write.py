@@ -702,7 +702,8 @@ def _roll_forward(paths: OutputPaths, ready: Path) -> str:
     place) with the hash the manifest records, so renaming the rest finishes the new set."""
     match = _LEFTOVER.match(ready.name)
     try:
-        assert match is not None
+        if match is None:
+            raise ValueError(f"{ready.name} is not a ready manifest's name")
         document = json.loads(ready.read_text(encoding="utf-8"))
         files = document["integrity"]["files"]
         pid, token = int(match["pid"]), match["token"]
@@ -714,7 +715,7 @@ def _roll_forward(paths: OutputPaths, ready: Path) -> str:
                 moves.append((temp, dest))
             elif not (dest.exists() and file_sha256(dest) == info["sha256"]):
                 raise ValueError(f"{dest} is neither staged nor in place")
-    except (AssertionError, OSError, ValueError, KeyError, TypeError, AttributeError, OutputError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, OutputError):
         _remove_quietly(ready)
         return f"dropped an interrupted commit of {paths.manifest.name} that cannot be completed"
     for temp, dest in moves:
