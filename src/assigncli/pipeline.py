@@ -99,11 +99,15 @@ def run_plan(
     *,
     clock: PhaseClock | None = None,
     progress: Callable[[str], None] | None = None,
+    sheet: str | None = None,
 ) -> PlanRun:
-    """Solve one planning cycle. Raises AssignError subclasses for every user-caused failure."""
+    """Solve one planning cycle. Raises AssignError subclasses for every user-caused failure.
+
+    ``sheet`` names the worksheet read from Excel inputs (default: the first).
+    """
     clock = clock or PhaseClock()
     with clock.phase("read+validate"):
-        inputs = load_inputs(roster_path, cases_path, config)
+        inputs = load_inputs(roster_path, cases_path, config, sheet=sheet)
     with clock.phase("effort"):
         # Planning needs the hours and skills only, not the audit columns of `assign effort`.
         model_issues = IssueLog()
