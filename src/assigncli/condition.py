@@ -90,161 +90,53 @@ FUNCTIONS: dict[str, tuple[int, int, str]] = {
     "least": (1, 64, "the smallest argument (nulls skipped)"),
 }
 
-_AGGREGATES = frozenset(
-    [
-        "count",
-        "sum",
-        "min",
-        "max",
-        "avg",
-        "mean",
-        "median",
-        "first",
-        "last",
-        "first_value",
-        "last_value",
-        "nth_value",
-        "stddev",
-        "stddev_pop",
-        "stddev_samp",
-        "std",
-        "variance",
-        "var",
-        "var_pop",
-        "var_samp",
-        "array_agg",
-        "string_agg",
-        "listagg",
-        "group_concat",
-        "any_value",
-        "bool_and",
-        "bool_or",
-        "every",
-        "mode",
-        "quantile",
-        "quantile_cont",
-        "quantile_disc",
-        "percentile_cont",
-        "percentile_disc",
-        "approx_count_distinct",
-        "n_unique",
-        "corr",
-        "covar",
-        "covar_pop",
-        "covar_samp",
-        "product",
-    ]
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_AGGREGATES = _words(
+    """
+    count sum min max avg mean median first last first_value last_value nth_value stddev
+    stddev_pop stddev_samp std variance var var_pop var_samp array_agg string_agg listagg
+    group_concat any_value bool_and bool_or every mode quantile quantile_cont quantile_disc
+    percentile_cont percentile_disc approx_count_distinct n_unique corr covar covar_pop
+    covar_samp product
+    """
 )
-_WINDOW = frozenset(
-    [
-        "row_number",
-        "rank",
-        "dense_rank",
-        "ntile",
-        "lag",
-        "lead",
-        "cume_dist",
-        "percent_rank",
-        "over",
-    ]
+_WINDOW = _words(
+    """
+    row_number rank dense_rank ntile lag lead cume_dist percent_rank over
+    """
 )
-_NONDETERMINISTIC = frozenset(
-    [
-        "now",
-        "random",
-        "rand",
-        "uuid",
-        "gen_random_uuid",
-        "uuid4",
-        "current_date",
-        "current_time",
-        "current_timestamp",
-        "localtime",
-        "localtimestamp",
-        "today",
-        "clock_timestamp",
-        "statement_timestamp",
-        "transaction_timestamp",
-        "sysdate",
-        "getdate",
-        "setseed",
-    ]
+_NONDETERMINISTIC = _words(
+    """
+    now random rand uuid gen_random_uuid uuid4 current_date current_time current_timestamp
+    localtime localtimestamp today clock_timestamp statement_timestamp transaction_timestamp
+    sysdate getdate setseed
+    """
 )
 # SQL's clock values, written without parentheses.
 _CLOCK_WORDS = frozenset(
     ["current_date", "current_time", "current_timestamp", "localtime", "localtimestamp"]
 )
-_TABLE_FUNCTIONS = frozenset(
-    [
-        "read_csv",
-        "read_parquet",
-        "read_json",
-        "read_ndjson",
-        "read_ipc",
-        "read_excel",
-        "read_database",
-        "read_delta",
-        "scan_csv",
-        "scan_parquet",
-        "scan_ndjson",
-        "scan_ipc",
-        "unnest",
-        "generate_series",
-        "range",
-    ]
+_TABLE_FUNCTIONS = _words(
+    """
+    read_csv read_parquet read_json read_ndjson read_ipc read_excel read_database read_delta
+    scan_csv scan_parquet scan_ndjson scan_ipc unnest generate_series range
+    """
 )
-_QUERY_WORDS = frozenset(
-    [
-        "select",
-        "from",
-        "where",
-        "group",
-        "having",
-        "order",
-        "limit",
-        "offset",
-        "union",
-        "intersect",
-        "except",
-        "with",
-        "values",
-        "exists",
-        "any",
-        "all",
-        "some",
-        "join",
-        "table",
-        "insert",
-        "update",
-        "delete",
-        "drop",
-        "create",
-        "alter",
-    ]
+_QUERY_WORDS = _words(
+    """
+    select from where group having order limit offset union intersect except with values exists
+    any all some join table insert update delete drop create alter
+    """
 )
-_KEYWORDS = frozenset(
-    [
-        "and",
-        "or",
-        "not",
-        "in",
-        "is",
-        "null",
-        "true",
-        "false",
-        "between",
-        "like",
-        "ilike",
-        "escape",
-        "case",
-        "when",
-        "then",
-        "else",
-        "end",
-        "cast",
-        "try_cast",
-        "as",
-    ]
+_KEYWORDS = _words(
+    """
+    and or not in is null true false between like ilike escape case when then else end cast
+    try_cast as
+    """
 )
 
 _CAST_TYPES: dict[str, pl.DataType] = {
@@ -1465,43 +1357,18 @@ def _choice_fn(name: str, args: list[_Typed]) -> _Typed:
 
 _FUNCTION_HANDLERS: dict[str, Callable[[str, list[_Typed]], _Typed]] = {
     **dict.fromkeys(
-        [
-            "lower",
-            "upper",
-            "trim",
-            "ltrim",
-            "rtrim",
-            "length",
-            "char_length",
-            "character_length",
-            "starts_with",
-            "ends_with",
-            "replace",
-            "concat",
-        ],
+        _words(
+            "lower upper trim ltrim rtrim length char_length character_length starts_with "
+            "ends_with replace concat"
+        ),
         _text_fn,
     ),
     "substr": _substr,
     "substring": _substr,
     **dict.fromkeys(
-        [
-            "abs",
-            "sign",
-            "round",
-            "floor",
-            "ceil",
-            "ceiling",
-            "sqrt",
-            "exp",
-            "ln",
-            "log10",
-            "power",
-            "pow",
-            "mod",
-        ],
-        _math_fn,
+        _words("abs sign round floor ceil ceiling sqrt exp ln log10 power pow mod"), _math_fn
     ),
-    **dict.fromkeys(["coalesce", "nullif", "greatest", "least"], _choice_fn),
+    **dict.fromkeys(_words("coalesce nullif greatest least"), _choice_fn),
 }
 
 
