@@ -27,6 +27,13 @@ When no officer is shared between offices both are the same problem and the answ
 suffice and k − 1 cannot. When officers are shared, k suffice, and k − 1 is proven insufficient
 only where the bound problem says so; otherwise the report says that minimality is not proven.
 
+The search runs on the sufficiency problem: it starts from the fluid estimate (the office's peak
+scales with its hours over its capacity), brackets on the LP path's certificates (the LP bound
+falls as officers are added) and bisects; the bound problem is solved once, for the claim about
+k − 1. Where a bound above the target does not move as officers are added, the bottleneck is
+work the profile's officers may not take (a skill they lack, locks, caps), and the search stops
+and says so. Offices run side by side on the available cores.
+
 Staffing is steady state: every subproblem is solved with ``handoff_hours = 0``.
 """
 
@@ -937,7 +944,7 @@ def _reasons(
 
 
 def answer_office(
-    docket_or_sub: _Subproblems,
+    sub: _Subproblems,
     profile: Profile,
     config: Config,
     options: StaffingOptions,
@@ -945,7 +952,6 @@ def answer_office(
     progress: Progress | None = None,
 ) -> OfficeAnswer:
     """Fewest officers of `profile` for the office's optimal plan to reach the target."""
-    sub = docket_or_sub
     target = options.target
     say = progress or (lambda _m: None)
     search = _OfficeSearch(sub, profile, config, options)
@@ -1283,9 +1289,3 @@ def staff(
         allocation=allocation,
         seconds=time.perf_counter() - started,
     )
-
-
-def needed_at(table: pl.DataFrame) -> dict[str, int]:
-    """Officers needed per office by the arithmetic (office rows only)."""
-    rows = table.filter(pl.col("skill") == ALL_SKILLS)
-    return dict(zip(rows["office"].to_list(), rows["officers_needed"].to_list(), strict=True))
