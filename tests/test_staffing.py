@@ -424,7 +424,7 @@ def test_cli_staffing_refuses_to_overwrite_an_input(dataset: tuple[Path, Path]) 
         app, ["staffing", str(dataset[0]), str(dataset[1]), "--out", str(dataset[1])]
     )
     assert result.exit_code == 2
-    assert "is one of the inputs" in " ".join(result.output.split())
+    assert "would destroy the input" in " ".join(result.output.split())
 
 
 def test_cli_staffing_report_has_the_needed_chart(

@@ -324,3 +324,10 @@ def test_cli_sweep_rejects_an_unknown_engine_and_address_without_ray(folder: Pat
     assert bad.exit_code == 2 and "--engine must be processes or ray" in bad.output
     lost = CliRunner().invoke(app, ["sweep", str(spec), "--address", "127.0.0.1:1"])
     assert lost.exit_code == 2 and "--address is for --engine ray" in lost.output
+
+
+def test_cli_sweep_refuses_to_overwrite_an_input(folder: Path) -> None:
+    spec = write_scenarios(folder, BODY)
+    result = CliRunner().invoke(app, ["sweep", str(spec), "--out", str(folder / "roster.csv")])
+    assert result.exit_code == 2
+    assert "would destroy the input" in " ".join(result.output.split())

@@ -559,14 +559,6 @@ def _beside(path: Path, part: str) -> Path:
     return path.with_name(f"{path.stem}.{part}{path.suffix}")
 
 
-def _refuse_inputs(outputs: list[Path], inputs: list[Path]) -> None:
-    """An output must never replace an input (checked on resolved paths, before any work)."""
-    resolved = {p.resolve() for p in inputs}
-    for out in outputs:
-        if out.resolve() in resolved:
-            raise UsageError(f"output {out} is one of the inputs; choose another path")
-
-
 def _profile_spec(profile: Path | None, skills: str | None, capacity_hours: float | None) -> Any:
     """The new officers' profile: a `[profile]` table in a TOML file, then the options on top."""
     import tomllib
@@ -677,7 +669,7 @@ def staffing(
     from assigncli.effort import estimate_effort
     from assigncli.render.staffing import render_staffing, staffing_report_html
     from assigncli.validate import load_inputs
-    from assigncli.write import write_all, write_table
+    from assigncli.write import refuse_overwriting_inputs, write_all, write_table
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
@@ -691,7 +683,7 @@ def staffing(
         _check_report_path(report, outputs)
         if report is not None:
             outputs.append(report)
-        _refuse_inputs(outputs, [roster, cases] + ([config] if config else []))
+        refuse_overwriting_inputs(outputs, [roster, cases] + ([config] if config else []))
         spec = _profile_spec(profile, skills, capacity_hours)
         options = StaffingOptions(
             target=target,
@@ -805,7 +797,7 @@ def sweep(
     """
     from assigncli.analysis.sweep import load_base, load_sweep, run_sweep
     from assigncli.render.staffing import render_sweep, sweep_report_html
-    from assigncli.write import write_all
+    from assigncli.write import refuse_overwriting_inputs, write_all
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
@@ -817,7 +809,7 @@ def sweep(
             raise UsageError(f"--out must end in .csv, .parquet or .xlsx, not {str(out)!r}")
         _check_report_path(report, [out])
         spec = load_sweep(scenarios)
-        _refuse_inputs(
+        refuse_overwriting_inputs(
             [out] + ([report] if report else []),
             [scenarios, spec.roster, spec.cases]
             + [p for p in (config, spec.config) if p is not None],

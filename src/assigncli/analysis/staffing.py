@@ -91,6 +91,10 @@ _TOL = 1e-9
 # the LP path's answer: CP-SAT would spend its whole time limit there for a bound that rarely
 # beats the LP's, and their rounded LP plans are within a case or two of optimal.
 REPROBE_CASES = 5_000
+# Dockets up to this many cases get the joint proof for offices that share officers (one solve of
+# the whole docket per such office); above it, those offices' k − 1 claims rest on their own
+# bound problems.
+JOINT_PROOF_CASES = 200_000
 Progress = Callable[[str], None]
 
 
@@ -565,7 +569,7 @@ class _OfficeSearch:
         cases = self.sub.suff_cases
         problem = build_problem(roster, cases, self.config)
         status = problem.cases["status"]
-        # Cases nobody on this roster may take are not in the certificate's count.
+        # Cases nobody on this roster may take: they never reach the solver.
         nobody = int((status == UNASSIGNABLE).sum())
         if k == 0 and self.added is None:
             have = pl.Series([list(self.profile.skills)] * cases.height, dtype=pl.List(pl.String))
@@ -578,7 +582,9 @@ class _OfficeSearch:
             k=k,
             objective=cert.objective,
             lower_bound=bound,
-            unassigned=cert.unassigned + nobody,
+            # Pool cases left over plus cases nobody may take, counted here whatever the
+            # certificate's own count includes.
+            unassigned=int(solution.unassigned.sum()) + nobody,
             status=cert.status,
             solver=solver,
             seconds=time.perf_counter() - started,
@@ -681,6 +687,9 @@ class OfficeAnswer:
     probes: tuple[Probe, ...]
     reasons: tuple[str, ...]
     unassignable: int  # cases no officer of the roster or of the profile may take
+    # The k − 1 bound comes from the whole docket with every other office's answer added (shared
+    # officers counted once): one fewer here cannot, given the others.
+    joint: bool = False
 
     @property
     def sentence(self) -> str:
@@ -704,7 +713,8 @@ class OfficeAnswer:
         if k == 0:
             return head.replace("0 officers suffice", "no officer needed")
         if self.minimal:
-            return f"{head}; {k - 1} cannot (bound {_pct(self.fewer_bound)})"
+            given = ", with the other offices' additions" if self.joint else ""
+            return f"{head}; {k - 1} cannot (bound {_pct(self.fewer_bound)}{given})"
         return (
             f"{head}; minimality not proven: the bound with {k - 1} is "
             f"{_pct(self.fewer_bound)}, not above the target"
@@ -732,6 +742,7 @@ class OfficeAnswer:
             "answer": self.sentence,
             "reasons": list(self.reasons),
             "unassignable": self.unassignable,
+            "joint_bound": self.joint,
             "probes": [p.to_dict() for p in self.probes],
         }
 
@@ -1022,6 +1033,44 @@ def answer_office(
     )
 
 
+def _joint_proofs(
+    answers: list[OfficeAnswer],
+    profiles: dict[str, Profile],
+    roster: pl.DataFrame,
+    cases: pl.DataFrame,
+    config: Config,
+    options: StaffingOptions,
+) -> list[OfficeAnswer]:
+    """Where an office shares officers and its own bound problem left k − 1 open, bound the whole
+    docket with every answer added and one fewer in that office: above the target, one fewer
+    cannot, given the others' additions (the shared officers are counted once, not per office)."""
+    if any(a.officers_to_add is None for a in answers):
+        return answers
+    steady = replace(config, handoff_hours=0.0)
+
+    def bound_with(counts: dict[str, int], solver: Literal["auto", "scale"]) -> float:
+        parts = [roster]
+        for office, k in counts.items():
+            if k:
+                parts.append(_new_officers(roster, profiles[office], k))
+        problem = build_problem(pl.concat(parts), cases, steady)
+        return solve(problem, options.solve_options(solver)).certificate.lower_bound
+
+    counts = {a.office: a.officers_to_add or 0 for a in answers}
+    out = []
+    for a in answers:
+        if a.minimal or a.exact or not a.officers_to_add:
+            out.append(a)
+            continue
+        fewer = {**counts, a.office: counts[a.office] - 1}
+        bound = bound_with(fewer, "scale")
+        if bound <= a.target * (1 + _TOL) and cases.height <= REPROBE_CASES:
+            bound = max(bound, bound_with(fewer, "auto"))
+        proven = bound > a.target * (1 + _TOL)
+        out.append(replace(a, minimal=True, joint=True, fewer_bound=bound) if proven else a)
+    return out
+
+
 # --- the reverse question ------------------------------------------------------------------------
 
 
@@ -1277,6 +1326,8 @@ def staff(
                     answers.extend(pool.map(one, subs))
             else:
                 answers.extend(one(sub) for sub in subs)
+            if cases.height <= JOINT_PROOF_CASES:
+                answers = _joint_proofs(answers, profiles, roster, cases, config, options)
         if options.officers is not None:
             allocation = allocate_officers(
                 options.officers, subs, profiles, config, options, table, progress
