@@ -544,6 +544,7 @@ class _OfficeSearch:
         # Cases nobody may take even beside the profile's officers (a skill the profile lacks),
         # known after the first probe at k = 0.
         self.unassignable_floor = 0
+        self._floor_known = False
         # (k1, k2, bound): the bound stayed above the target from k1 to k2 added officers.
         self.plateau: tuple[int, int, float] | None = None
         self._solved: dict[tuple[int, str], tuple[pl.DataFrame, Any, Any]] = {}
@@ -571,10 +572,17 @@ class _OfficeSearch:
         status = problem.cases["status"]
         # Cases nobody on this roster may take: they never reach the solver.
         nobody = int((status == UNASSIGNABLE).sum())
-        if k == 0 and self.added is None:
-            have = pl.Series([list(self.profile.skills)] * cases.height, dtype=pl.List(pl.String))
-            lacks = cases["required_skills"].list.set_difference(have).list.len() > 0
-            self.unassignable_floor = int(((status == UNASSIGNABLE) & lacks).sum())
+        if self.added is None and (k == 0 or not self._floor_known):
+            if k == 0:
+                have = pl.Series(
+                    [list(self.profile.skills)] * cases.height, dtype=pl.List(pl.String)
+                )
+                lacks = cases["required_skills"].list.set_difference(have).list.len() > 0
+                self.unassignable_floor = int(((status == UNASSIGNABLE) & lacks).sum())
+            else:
+                # Beside k uncapped officers of the profile, nobody may take exactly those.
+                self.unassignable_floor = nobody
+            self._floor_known = True
         solution = solve(problem, opts)
         cert = solution.certificate
         bound = cert.lower_bound
@@ -766,6 +774,21 @@ def _next_guess(probe: Probe, target: float, hours_per_new: float, base_hours: f
     return probe.k + math.ceil((needed - total) / hours_per_new - _TOL)
 
 
+def _mean_bound(sub: _Subproblems, config: Config) -> float:
+    """A proven lower bound on today's peak of the office's sufficiency problem, without a solve:
+    the hours of unlocked cases with no required skill over the hours of the officers who may
+    receive them (every such case goes to one of them; locked cases only add load). 0 where case caps could leave such cases unassigned."""
+    roster = sub.suff_roster.with_columns(available_hours_expr(config.cycle_days))
+    if roster.filter(pl.col("max_cases").is_not_null()).height:
+        return 0.0
+    available = float(roster.filter(pl.col("active"))["available_hours"].sum())
+    plain = sub.suff_cases.filter(
+        (pl.col("required_skills").list.len() == 0) & ~pl.col("locked").fill_null(False)
+    )
+    hours = float(plain["effort_hours"].sum()) if plain.height else 0.0
+    return hours / available if available > 0 else 0.0
+
+
 def _base_hours(search: _OfficeSearch) -> float:
     roster = search.sub.suff_roster
     return float(roster.select(available_hours_expr(search.config.cycle_days).sum()).item() or 0.0)
@@ -803,8 +826,8 @@ def _search(
     below: Probe | None = search.best(lo) if lo >= 0 else None
     last_low: Probe | None = below
     while True:
-        p = search.decide(k, target, floor_unassigned)
-        if p.sufficient(target, floor_unassigned):
+        p = search.decide(k, target, search.unassignable_floor)
+        if p.sufficient(target, search.unassignable_floor):
             hi = k
         else:
             if (
@@ -972,17 +995,28 @@ def answer_office(
     hours = float(sub.suff_cases["effort_hours"].sum()) if sub.suff_cases.height else 0.0
     # A safety net: the plateau test stops a search the profile cannot win long before.
     limit = max(64, 8 * math.ceil(hours / (target * profile.capacity_hours)) + 8)
-    search.probe(0)
+    base_hours = _base_hours(search)
+    overloaded = _mean_bound(sub, config)
+    now: Probe | None = None
+    if overloaded > target * 1.05:
+        # No plan today can reach the target (its busiest officer carries at least the mean), so
+        # the search starts from the fluid estimate without solving today's plan.
+        today = Probe(0, overloaded, overloaded, 0, "arithmetic", "none", 0.0)
+        start = max(1, _next_guess(today, target, profile.capacity_hours, base_hours))
+        say(f"office {sub.office}: today at least {_pct(overloaded)}")
+        k = _search(search, target, start, limit, 0, 0)
+    else:
+        search.probe(0)
+        now = search.decide(0, target, search.unassignable_floor)
+        say(f"office {sub.office}: today {_pct(now.objective)} (bound {_pct(now.lower_bound)})")
+        enough_now = now.sufficient(target, search.unassignable_floor)
+        start = (
+            0
+            if enough_now
+            else max(1, _next_guess(now, target, profile.capacity_hours, base_hours))
+        )
+        k = _search(search, target, start, limit, 0, -1 if enough_now else 0)
     floor = search.unassignable_floor
-    now = search.decide(0, target, floor)
-    say(f"office {sub.office}: today {_pct(now.objective)} (bound {_pct(now.lower_bound)})")
-    enough_now = now.sufficient(target, floor)
-    start = (
-        0
-        if enough_now
-        else max(1, _next_guess(now, target, profile.capacity_hours, _base_hours(search)))
-    )
-    k = _search(search, target, start, limit, floor, -1 if enough_now else 0)
     plan_peak: float | None = None
     fewer: float | None = None
     minimal = False
@@ -1020,8 +1054,8 @@ def answer_office(
         arithmetic_gap=arith,
         officers_to_add=k,
         plan_peak=plan_peak,
-        peak_now=now.objective,
-        bound_now=now.lower_bound,
+        peak_now=now.objective if now is not None else None,
+        bound_now=now.lower_bound if now is not None else overloaded,
         fewer_bound=fewer,
         minimal=minimal,
         exact=sub.exact,

@@ -187,7 +187,8 @@ def _office_table(result: StaffingResult) -> Table:
                 adds += " (?)"
             peak = _pct(a.plan_peak)
             fewer = _pct(a.fewer_bound) if a.officers_to_add else ""
-            now = _pct(a.peak_now)
+            # Without today's solve (clearly over the target), its proven floor.
+            now = _pct(a.peak_now) if a.peak_now is not None else "≥" + _pct(a.bound_now, 0)
         table.add_row(
             row["office"],
             _compact(row["hours"]),
