@@ -253,7 +253,7 @@ def _ceil_span(value: float) -> int:
     return int(np.ceil(value - 1e-6))
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--quick", action="store_true")
@@ -261,7 +261,7 @@ def main() -> None:
     parser.add_argument("--reference-work", type=float, default=60.0)
     parser.add_argument("--no-plan", action="store_true", help="skip the `assign plan` runs")
     parser.add_argument("--limit", type=int, default=0, help="first N instances only")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     budgets = [float(b) for b in args.budgets.split(",")]
     instances = suite(args.seeds, args.quick)
     if args.limit:

@@ -52,6 +52,7 @@ _FIRST_SHARE = 0.5
 _PROBE_SHARE = 0.35
 _MIN_PROBE_WORK = 0.02
 _MAX_PROBES = 64
+_IMPROVE_SHARE = 0.5
 # The per-case model up to this many case–officer pairs (booleans); the class model above it.
 PER_CASE_LIMIT = 60_000
 # Arc-flow graphs up to this many arcs; the per-case model beyond.
@@ -201,6 +202,12 @@ class PackingModel:
                 )
         return loads
 
+    def improve(
+        self, capacity: IntArray, floor: int, *, work: float, deadline: float, hint: State
+    ) -> tuple[State | None, int]:
+        """Not offered over classes: the caller's neighbourhood search does that job."""
+        return None, floor
+
     def probe(
         self, capacity: IntArray, *, work: float, deadline: float, hint: State | None
     ) -> Probe:
@@ -348,6 +355,14 @@ class CaseModel:
                 model.add(
                     cp_model.LinearExpr.sum(variables) + int(comp.base_count[o]) <= int(comp.cap[o])
                 )
+        # With equal available hours everywhere the peak is the largest load: `improve`
+        # minimizes it directly.
+        available = comp.available[comp.measured]
+        self.span: cp_model.IntVar | None = None
+        if available.size and float(available.max()) == float(available.min()):
+            self.span = model.new_int_var(0, top, "span")
+            for o in np.flatnonzero(comp.measured):
+                model.add(self.span >= loads[o])
         if not comp.capped and comp.n_held == 0:
             # Redundant (every case costs the same anywhere), but it lets presolve and the LP
             # see the total at once.
@@ -424,6 +439,37 @@ class CaseModel:
         if status == cp_model.INFEASIBLE:
             return Probe("infeasible", None, used)
         return Probe("unknown", None, used)
+
+    def improve(
+        self, capacity: IntArray, floor: int, *, work: float, deadline: float, hint: State
+    ) -> tuple[State | None, int]:
+        """Minimize the largest load (units) within `capacity`, from `hint`: the best plan found
+        (None if none) and a proven lower bound on the largest load (at least `floor`)."""
+        if self.span is None:
+            return None, floor
+        proto = self.model.proto
+        for o, c in enumerate(capacity):
+            domain = proto.variables[self.capacity[o].index].domain
+            domain.clear()
+            domain.extend([0, int(c)])
+        domain = proto.variables[self.span.index].domain
+        domain.clear()
+        domain.extend([int(floor), int(capacity.max())])
+        self.model.clear_hints()  # type: ignore[no-untyped-call]
+        who = self._case_hint(hint)
+        for j, options in enumerate(self.x):
+            for o, var in options:
+                self.model.add_hint(var, int(who[j] == o))
+        self.model.minimize(self.span)
+        solver = _solver(work, deadline, self.workers, self.seed)
+        status = solver.solve(self.model)
+        self.model.clear_objective()
+        if status == cp_model.INFEASIBLE:
+            return None, int(capacity.max()) + 1
+        bound = max(floor, int(np.ceil(solver.best_objective_bound - 1e-6)))
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return self._read(solver), bound
+        return None, bound
 
     def _read(self, solver: cp_model.CpSolver) -> State:
         comp, cases = self.comp, self.cases
@@ -621,6 +667,14 @@ class _ArcFlowFirst:
         return self.other.probe(capacity, work=work, deadline=deadline, hint=hint)
 
 
+    def improve(
+        self, capacity: IntArray, floor: int, *, work: float, deadline: float, hint: State
+    ) -> tuple[State | None, int]:
+        if self.other is None:
+            self.other = self.fallback()
+        return self.other.improve(capacity, floor, work=work, deadline=deadline, hint=hint)
+
+
 Prober = PackingModel | CaseModel | _ArcFlowFirst
 
 
@@ -798,16 +852,24 @@ def solve_peak(
         comp, max_moves=max_moves, max_unassigned=u, workers=workers, seed=seed, grain=caps.grain
     )
     left = work
-    first = True
+    # Probes climb from the bound while they refute it (by growing steps: 0, 1, 3, 7, ...
+    # capacity grains above it), since on heavy-case teams the optimum is rarely more than a few
+    # grains above the bound; after a plan is found or a probe is inconclusive they bisect
+    # between the inconclusive level and the incumbent.
+    climbing = 0  # consecutive refutations while climbing; -1 once bisecting
+    improved = False
     floor = lo  # the highest peak at which a probe was inconclusive
+    step = caps.grain / float(caps.units[comp.measured].min())
     for _ in range(_MAX_PROBES):
         if best_rank[0] <= u and best_rank[1] <= lo * (1 + OPTIMAL_TOL):
             break
         if left < _MIN_PROBE_WORK or time.perf_counter() >= deadline:
             break
         better = caps.below(best_rank[1]) if best_rank[0] <= u else None
-        if first:
-            capacity, share = caps.at(lo), _FIRST_SHARE
+        if climbing >= 0:
+            jump = (2 ** max(climbing - 1, 0) - 1) * step
+            capacity = caps.at(lo + jump)
+            share = _FIRST_SHARE if jump == 0 else _PROBE_SHARE
         else:
             capacity, share = caps.at((max(lo, floor) + best_rank[1]) / 2), _PROBE_SHARE
             if np.array_equal(capacity, caps.at(max(lo, floor))):
@@ -820,13 +882,36 @@ def solve_peak(
         left -= probe.work
         if probe.status == "infeasible":
             lo, argument = max(lo, caps.next_peak(capacity)), PACKING
+            climbing = climbing + 1 if climbing >= 0 else -1
         elif probe.state is not None:
             rank = _rank(comp, probe.state)
             if rank < best_rank:
                 best, best_rank = probe.state, rank
+            climbing = -1
         else:
             if share >= 1.0:
                 break
             floor = max(floor, caps.level(capacity))
-        first = False
+            climbing = -1
+        if climbing == -1 and not improved and left >= _MIN_PROBE_WORK:
+            # Once the climb stops short of a proof, minimize the peak from the incumbent (a
+            # plan near the bound is what the bisection would look for, one probe at a time).
+            improved = True
+            if best_rank[0] <= u:
+                found, span = model.improve(
+                    caps.below(best_rank[1]),
+                    int(caps.at(lo)[comp.measured].max()),
+                    work=left * _IMPROVE_SHARE,
+                    deadline=deadline,
+                    hint=best,
+                )
+                left -= min(left, left * _IMPROVE_SHARE)
+                if found is not None and _rank(comp, found) < best_rank:
+                    best, best_rank = found, _rank(comp, found)
+                # Equal available hours: a load bound is a peak bound.
+                lo_span = (span - 1) // caps.grain * caps.grain
+                # Plans no better than the incumbent have its peak: the bound is the lower one.
+                lifted = min(caps.next_peak(np.full(comp.n_officers, lo_span)), best_rank[1])
+                if lifted > lo:
+                    lo, argument = lifted, PACKING
     return result()
