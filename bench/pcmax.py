@@ -126,6 +126,15 @@ def frames(inst: Instance) -> tuple[pl.DataFrame, pl.DataFrame]:
     return roster, cases
 
 
+# Every case carries explicit effort_hours: the model only needs its cycle and handoff.
+CONFIG = """cycle_days = 28
+handoff_hours = 0.0
+
+[effort]
+default_hours = 1.0
+"""
+
+
 def write(inst: Instance) -> tuple[Path, Path]:
     folder = DATA / inst.name
     folder.mkdir(parents=True, exist_ok=True)
@@ -134,6 +143,9 @@ def write(inst: Instance) -> tuple[Path, Path]:
         roster, cases = frames(inst)
         roster.with_columns(pl.col("office").list.join(";")).write_csv(roster_path)
         cases.write_csv(cases_path)
+    config = DATA / "assign.toml"
+    if not config.exists():
+        config.write_text(CONFIG)
     return roster_path, cases_path
 
 
@@ -225,6 +237,8 @@ def plan_run(inst: Instance, time_limit: float) -> dict[str, float]:
             str(cases),
             "--out",
             str(out),
+            "--config",
+            str(DATA / "assign.toml"),
             "--time-limit",
             str(time_limit),
             "--workers",

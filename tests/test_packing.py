@@ -9,15 +9,16 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assigncli.check import assert_valid, check_plan
+from assigncli.check import check_plan
 from assigncli.plan import build_plan
 from assigncli.problem import build_problem
+from assigncli.result import SolveStatus
 from assigncli.solvers import packing
 from assigncli.solvers.component import Component, State, build_component, evaluate
 from assigncli.solvers.heuristics import greedy
 from assigncli.solvers.solve import _assemble, _ComponentResult
 from tests.instances import Instance, random_instance
-from tests.oracles import brute_force, flatten
+from tests.oracles import assert_valid, brute_force, flatten
 from tests.test_bounds import pcmax, pcmax_optimum
 
 TOL = 1e-9
@@ -45,7 +46,18 @@ def solve_all(
         )
         results.append(result)
         starts.append(start)
-        parts.append(_ComponentResult(comp, result.state, "exact", "feasible", result.bound, 0, {}))
+        parts.append(
+            _ComponentResult(
+                comp,
+                result.state,
+                "exact",
+                SolveStatus.OPTIMAL if result.optimal else SolveStatus.FEASIBLE,
+                result.bound,
+                result.argument,
+                0.0,
+                {},
+            )
+        )
     solution = _assemble(problem, parts, 0.0)
     plan = build_plan(problem, solution)
     assert_valid(check_plan(inst.roster, inst.cases, plan, inst.config))

@@ -463,7 +463,7 @@ class CaseModel:
         self.model.minimize(self.span)
         solver = _solver(work, deadline, self.workers, self.seed)
         status = solver.solve(self.model)
-        self.model.clear_objective()
+        self.model.clear_objective()  # type: ignore[no-untyped-call]
         if status == cp_model.INFEASIBLE:
             return None, int(capacity.max()) + 1
         bound = max(floor, int(np.ceil(solver.best_objective_bound - 1e-6)))
@@ -665,7 +665,6 @@ class _ArcFlowFirst:
         if self.other is None:
             self.other = self.fallback()
         return self.other.probe(capacity, work=work, deadline=deadline, hint=hint)
-
 
     def improve(
         self, capacity: IntArray, floor: int, *, work: float, deadline: float, hint: State
