@@ -190,7 +190,7 @@ def main() -> None:
     if args.suite == "pcmax":
         import pcmax
 
-        pcmax.main(rest)
+        pcmax.main(rest + (["--quick"] if args.quick else []))
         return
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")

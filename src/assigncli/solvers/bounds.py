@@ -43,6 +43,7 @@ SHAVE = 1e-10
 # Fekete–Schepers u^(k) for k up to this, and at most this many ε thresholds per capacity tested.
 DFF_MAX_K = 12
 DFF_MAX_EPS = 64
+MAX_OFFICER_SETS = 500
 # `lower_bound` runs the packing argument only on components up to these sizes.
 PACKING_MAX_CASES = 400
 PACKING_MAX_OFFICERS = 50
@@ -106,10 +107,13 @@ def _jobs(comp: Component) -> _Jobs:
 
 
 def _officer_sets(comp: Component, jobs: _Jobs) -> list[BoolArray]:
-    """The officer sets the bounds look at: each group's eligible officers, and all of them."""
-    sets = {row.tobytes(): row for row in jobs.member}
+    """The officer sets the bounds look at: all officers, and each group's eligible officers
+    (the largest groups first, up to `MAX_OFFICER_SETS`: each set costs a pass over the groups)."""
     everyone = comp.measured.copy()
-    sets.setdefault(everyone.tobytes(), everyone)
+    sets = {everyone.tobytes(): everyone}
+    for g in np.argsort(-jobs.member.sum(axis=1), kind="stable")[:MAX_OFFICER_SETS]:
+        row = jobs.member[g]
+        sets.setdefault(row.tobytes(), row)
     return [s & comp.measured for s in sets.values() if (s & comp.measured).any()]
 
 
