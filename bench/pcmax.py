@@ -275,8 +275,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reference-work", type=float, default=60.0)
     parser.add_argument("--no-plan", action="store_true", help="skip the `assign plan` runs")
     parser.add_argument("--limit", type=int, default=0, help="first N instances only")
+    parser.add_argument(
+        "--summarize", type=Path, default=None, help="only summarize rows of an earlier run (jsonl)"
+    )
     args = parser.parse_args(argv)
     budgets = [float(b) for b in args.budgets.split(",")]
+    if args.summarize is not None:
+        old = [json.loads(line) for line in args.summarize.read_text().splitlines() if line]
+        print(summarize(old, budgets, not args.no_plan))
+        return
     instances = suite(args.seeds, args.quick)
     if args.limit:
         instances = instances[: args.limit]

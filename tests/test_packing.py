@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from unittest import mock
 
 import numpy as np
 import polars as pl
@@ -186,3 +187,32 @@ def test_sorted_hint_keeps_every_load() -> None:
     after = comp.loads(hinted.released, hinted.flow)
     assert np.allclose(np.sort(after), before)
     assert np.all(np.diff(after) <= 1e-12)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    times=st.lists(st.integers(1, 9).map(float), min_size=1, max_size=8),
+    m=st.integers(2, 3),
+)
+def test_case_model_symmetry_breaking_keeps_the_optimum(times: list[float], m: int) -> None:
+    """With arc flow switched off, the per-case model (officers numbered by first case, a pool's
+    cases in officer order) still proves the exhaustive optimum on tiny P‖Cmax teams."""
+    inst = pcmax(times, m)
+    problem = build_problem(inst.roster, inst.cases, inst.config)
+    (part,) = problem.components()
+    comp = build_component(problem, part)
+    with mock.patch.object(packing.ArcFlowModel, "usable", return_value=False):
+        model = packing.decision_model(comp, max_moves=None, max_unassigned=0, workers=1, seed=0)
+        assert isinstance(model, packing.CaseModel)
+        result = packing.solve_peak(
+            comp,
+            greedy(comp),
+            work=5.0,
+            workers=1,
+            seed=0,
+            deadline=time.perf_counter() + 60,
+            max_moves=None,
+        )
+    best = pcmax_optimum(times, m)
+    assert result.optimal
+    assert abs(evaluate(comp, result.state).peak - best) <= TOL * best
