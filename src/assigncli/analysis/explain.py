@@ -49,10 +49,12 @@ from assigncli.problem import (
     NEW,
     NO_CAP,
     ORPHAN,
+    STATUSES,
     UNASSIGNABLE,
     Problem,
     build_problem,
 )
+from assigncli.solvers.component import BALANCE_LEVELS
 from assigncli.validate import load_inputs
 from assigncli.write import file_sha256
 
@@ -80,6 +82,9 @@ AVAILABILITY_TOLERANCE = 1e-9  # an officer within this of the peak utilization 
 _EFFORT_READ_TOLERANCE = 0.006
 _MAX_PAIR_ROWS = 4_000_000  # (case, candidate officer) rows evaluated at once
 _SHOWN = 5
+_LOCKED, _HELD, _ORPHAN, _NEW, _UNASSIGNABLE = (
+    STATUSES.index(s) for s in (LOCKED, HELD, ORPHAN, NEW, UNASSIGNABLE)
+)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -134,6 +139,7 @@ class PlanContext:
     final: IntArray
     previous: IntArray
     had_officer: npt.NDArray[np.bool_]
+    status: npt.NDArray[np.uint8]  # per case, the index in problem.STATUSES
     warnings: tuple[InputIssue, ...]
     seconds: dict[str, float]
 
@@ -408,6 +414,7 @@ def load_plan_context(
         final=final,
         previous=previous,
         had_officer=plan["previous_officer_id"].is_not_null().to_numpy(),
+        status=problem.cases["status"].to_physical().to_numpy().astype(np.uint8),
         warnings=inputs.problems,
         seconds=seconds,
     )
@@ -478,6 +485,7 @@ class Alternative:
     peak_after: float
     lowest_after: float
     std_after: float
+    balance_delta: float  # change of the plan's balance penalty (hours), at today's peak
     moves_delta: int
     previous: bool  # the case's previous officer (the move keeps it where it was)
 
@@ -583,6 +591,11 @@ class _Officers:
         self.top = np.concatenate([order[::-1][:3], pad])[:3]
         self.bottom = np.concatenate([order[:3], pad])[:3]
         self.util = util
+        # The plan's balance penalty is measured against each component's own peak.
+        component = ctx.problem.officer_component
+        comp_peak = np.zeros(int(component.max()) + 1 if len(component) else 0)
+        np.maximum.at(comp_peak, component[staffed], util[staffed])
+        self.component_peak = comp_peak[component]
         self.mean = float(np.nanmean(util)) if self.n else 0.0
         centred = np.nan_to_num(util - self.mean)
         self.d1 = float(centred.sum())
@@ -637,7 +650,18 @@ def _pair_metrics(
     n = max(facts.n, 1)
     std = np.sqrt(np.maximum(d2 / n - (d1 / n) ** 2, 0.0))
     moves = paid_b.astype(np.int64) - np.where(assigned, paid_a, False).astype(np.int64)
+    peak_b = facts.component_peak[b]
+    balance = _penalty(ctx.load[b] + cost_b, ctx.available[b], peak_b) - _penalty(
+        ctx.load[b], ctx.available[b], peak_b
+    )
+    balance += np.where(
+        a_staffed,
+        _penalty(np.nan_to_num(load_a), np.nan_to_num(avail_a), peak_b)
+        - _penalty(ctx.load[a_safe], np.nan_to_num(avail_a), peak_b),
+        0.0,
+    )
     return {
+        "balance": balance,
         "hours": cost_b,
         "util_b": util_b,
         "util_a": util_a,
@@ -648,12 +672,20 @@ def _pair_metrics(
     }
 
 
+def _penalty(load: FloatArray, available: FloatArray, peak: FloatArray) -> FloatArray:
+    """The solver's balance penalty of each officer: hours above every BALANCE_LEVELS share
+    of its component's peak (solvers.component.Component.penalty, per officer)."""
+    levels = np.asarray(BALANCE_LEVELS)[:, None]
+    over = load[None, :] - levels * (peak * available)[None, :]
+    total: FloatArray = np.clip(over, 0.0, None).sum(axis=0)
+    return total
+
+
 def _candidates(ctx: PlanContext, rows: IntArray) -> tuple[IntArray, IntArray]:
     """(position in rows, officer) of every eligible officer with room, other than its own."""
     problem = ctx.problem
     group = problem.cases["group"].to_numpy()[rows]
-    status = problem.cases["status"].cast(pl.String).to_numpy()[rows]
-    movable = (status != LOCKED) & (group >= 0)
+    movable = (ctx.status[rows] != _LOCKED) & (group >= 0)
     g = np.where(movable, group, 0).astype(np.int64)
     starts = problem.group_ptr[g]
     sizes = np.where(movable, problem.group_ptr[g + 1] - starts, 0)
@@ -688,7 +720,9 @@ def _alternatives(
             continue
         a = ctx.final[part][owner]
         m = _pair_metrics(ctx, facts, part[owner], a, officer)
-        order = np.lexsort((m["util_b"], m["std"], m["peak"], owner))
+        # The plan's own priorities: the peak, then its balance penalty; then the spread.
+        rounded = np.round(m["peak"], 12)
+        order = np.lexsort((m["util_b"], m["std"], np.round(m["balance"], 9), rounded, owner))
         owner_sorted = owner[order]
         first = np.searchsorted(owner_sorted, owner_sorted, side="left")
         rank = np.arange(len(order)) - first
@@ -721,6 +755,7 @@ def _alternative(
         peak_after=float(m["peak"][j]),
         lowest_after=float(m["lowest"][j]),
         std_after=float(m["std"][j]),
+        balance_delta=float(m["balance"][j]),
         moves_delta=int(m["moves"][j]),
         previous=bool(officer[j] == prev[j]),
     )
@@ -792,19 +827,13 @@ def group_bounds(ctx: PlanContext) -> list[GroupBound]:
     """The bound of every eligibility group with officers (see the module docstring)."""
     problem = ctx.problem
     n_groups = len(problem.group_office)
-    cases = problem.cases
-    status = cases["status"].cast(pl.String)
-    movable = status.is_in([HELD, ORPHAN, NEW]) & pl.Series(ctx.final >= 0)
-    frame = pl.DataFrame(
-        {
-            "group": cases["group"],
-            "hours": cases["effort_hours"]
-            + pl.Series((status == ORPHAN).to_numpy() * ctx.config.handoff_hours),
-        }
-    ).filter(movable)
-    per_group = frame.group_by("group").agg(pl.col("hours").sum())
-    hours = np.zeros(n_groups)
-    hours[per_group["group"].to_numpy()] = per_group["hours"].to_numpy()
+    status = ctx.status
+    movable = np.isin(status, (_HELD, _ORPHAN, _NEW)) & (ctx.final >= 0)
+    group = problem.cases["group"].fill_null(0).to_numpy()[movable]
+    handoff = (status[movable] == _ORPHAN) * ctx.config.handoff_hours
+    hours = np.bincount(
+        group, weights=ctx.plan["effort_hours"].to_numpy()[movable] + handoff, minlength=n_groups
+    )
     members = [
         frozenset(problem.group_officers[problem.group_ptr[g] : problem.group_ptr[g + 1]].tolist())
         for g in range(n_groups)
@@ -832,22 +861,22 @@ def group_bounds(ctx: PlanContext) -> list[GroupBound]:
 
 
 def _continuity(ctx: PlanContext, rows: IntArray) -> list[str]:
-    status = ctx.problem.cases["status"].cast(pl.String).to_numpy()[rows]
+    status = ctx.status[rows]
     final, prev, had = ctx.final[rows], ctx.previous[rows], ctx.had_officer[rows]
     before = _cases_before(ctx)
     out = []
     for st, f, p, h in zip(
         status.tolist(), final.tolist(), prev.tolist(), had.tolist(), strict=True
     ):
-        if st == LOCKED:
+        if st == _LOCKED:
             out.append("locked")
-        elif f < 0 or st == UNASSIGNABLE:
+        elif f < 0 or st == _UNASSIGNABLE:
             out.append("unassigned")
         elif not h:
             out.append("new")
         elif f == p:
             out.append("kept")
-        elif st == ORPHAN:
+        elif st == _ORPHAN:
             out.append("moved_forced")
         elif ctx.cap[p] != NO_CAP and before[p] > ctx.cap[p]:
             out.append("moved_cap")
@@ -1067,8 +1096,7 @@ def explain_officer(ctx: PlanContext, officer_id: str) -> OfficerExplanation:
     roster = ctx.roster.row(i, named=True)
     config = ctx.config
     holds = ctx.final == i
-    status = ctx.problem.cases["status"].cast(pl.String)
-    frame = ctx.plan.with_columns(status=status)
+    frame = ctx.plan.with_columns(status=pl.Series(ctx.status))
     held = ctx.cases.filter(pl.Series(holds))
     if "effort_base_hours" in held.columns:
         summary = effort_rule_summary(held, config)
@@ -1078,15 +1106,15 @@ def explain_officer(ctx: PlanContext, officer_id: str) -> OfficerExplanation:
     else:
         composition = []
     mine = frame.filter(pl.Series(holds))
-    locked = mine.filter(pl.col("status") == LOCKED)
+    locked = mine.filter(pl.col("status") == _LOCKED)
     moved_in = mine.filter(pl.col("moved"))
     new = mine.filter(pl.col("previous_officer_id").is_null())
     kept = mine.filter(~pl.col("moved") & pl.col("previous_officer_id").is_not_null())
-    kept = kept.filter(pl.col("status") != LOCKED)
+    kept = kept.filter(pl.col("status") != _LOCKED)
     was_mine = ctx.previous == i
     out = frame.filter(pl.Series(was_mine & ~holds))
     moved_in_why = moved_in.with_columns(
-        why=pl.when(pl.col("status") == ORPHAN)
+        why=pl.when(pl.col("status") == _ORPHAN)
         .then(pl.lit("forced: previous officer cannot keep it"))
         .otherwise(pl.lit("to balance load"))
     )

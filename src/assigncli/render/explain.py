@@ -91,8 +91,8 @@ def _continuity_words(e: CaseExplanation) -> str:
         text += (
             f" Keeping it with {prev} would put {prev} at {_pct(k.utilization_after)} (now "
             f"{_pct(k.utilization_before)}) and the plan's peak at {_pct(k.peak_after, 2)} (now "
-            f"{_pct(e.plan_peak, 2)}), spread {_pp(k.std_after)} (now {_pp(e.plan_std)}), "
-            f"moves {_signed(k.moves_delta)}."
+            f"{_pct(e.plan_peak, 2)}), balance {k.balance_delta:+,.1f} h, spread "
+            f"{_pp(k.std_after)} (now {_pp(e.plan_std)}), moves {_signed(k.moves_delta)}."
         )
     elif e.keep_blocked:
         text += f" It cannot go back: {e.keep_blocked}."
@@ -170,6 +170,7 @@ def print_case(e: CaseExplanation, console: Console) -> None:
             "their util",
             f"{e.officer_id or '—'} after",
             "peak",
+            "balance",
             "spread",
             "moves",
         ):
@@ -179,6 +180,7 @@ def print_case(e: CaseExplanation, console: Console) -> None:
             "",
             _pct(e.utilization),
             _pct(e.plan_peak, 2),
+            "",
             _pp(e.plan_std),
             "",
             style="dim",
@@ -189,13 +191,15 @@ def print_case(e: CaseExplanation, console: Console) -> None:
                 f"{_pct(a.utilization_before)} → {_pct(a.utilization_after)}",
                 _pct(a.officer_after),
                 _pct(a.peak_after, 2),
+                f"{a.balance_delta:+,.1f} h",
                 _pp(a.std_after),
                 _signed(a.moves_delta),
             )
         console.print(table)
         console.print(
-            "  [dim]spread: standard deviation of utilization over officers with available "
-            "hours; ranked by peak, then spread[/dim]"
+            "  [dim]ranked as the plan decides: the peak first, then balance (the change in "
+            "hours above 50–99% of the peak, summed over officers, which the plan minimizes "
+            "next), then spread (standard deviation of utilization)[/dim]"
         )
     elif e.continuity == "locked":
         _line(console, "Alternatives", "none: a locked case does not move.")
