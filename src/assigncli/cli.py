@@ -6,7 +6,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -30,6 +30,7 @@ from assigncli.errors import (
 
 if TYPE_CHECKING:
     from assigncli.analysis.compare import Comparison
+    from assigncli.result import ComponentReport
 
 app = typer.Typer(
     name="assign",
@@ -40,7 +41,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-log = logging.getLogger("assigncli")
 
 # -- shared options -------------------------------------------------------------------------
 
@@ -285,7 +285,7 @@ def plan(
         run = replace(run, phases=tuple(clock.phases))
         ui.problems(run.warnings)
         if verbose:
-            _phase_table(ui, run.phases, run.solution.component_log)
+            _phase_table(ui, run.phases, run.solution.components)
         if json_out:
             payload = summary_dict(run, files)
             if run.robustness is not None:
@@ -348,16 +348,16 @@ def _solver(name: str) -> Literal["auto", "exact", "scale"]:
     return "auto"
 
 
-def _phase_table(ui: Ui, phases: Any, component_log: Any = ()) -> None:
+def _phase_table(ui: Ui, phases: Any, components: Sequence[ComponentReport] = ()) -> None:
     """Time and memory per phase; under `solve`, the steps of its longest component."""
     table = Table(title="phases", title_justify="left")
     for column in ("phase", "seconds", "rss MB", "peak MB"):
         table.add_column(column, justify="left" if column == "phase" else "right")
-    longest = max(component_log, key=lambda row: row["seconds"], default=None)
+    longest = max(components, key=lambda c: c.seconds, default=None)
     for p in phases:
         table.add_row(p.name, f"{p.seconds:.2f}", f"{p.rss_mb:,.0f}", f"{p.peak_mb:,.0f}")
         if p.name == "solve" and longest is not None:
-            for step, seconds in longest["steps"].items():
+            for step, seconds in longest.steps.items():
                 table.add_row(f"  {step}", f"{seconds:.2f}", "", "", style="dim")
     ui.err.print(table)
 

@@ -26,7 +26,8 @@ from assigncli.effort import estimate_effort
 from assigncli.errors import AssignError, InputIssue
 from assigncli.plan import build_plan
 from assigncli.problem import Problem, build_problem, describe
-from assigncli.solvers.solve import Solution, SolveOptions, solve
+from assigncli.result import Solution
+from assigncli.solvers.solve import SolveOptions, solve
 from assigncli.validate import Inputs, load_inputs
 
 
@@ -200,7 +201,7 @@ def manifest(run: PlanRun, input_hashes: dict[str, str], outputs: dict[str, str]
             "unassigned": run.check.unassigned,
         },
         "problem": describe(run.problem),
-        "components": list(run.solution.component_log),
+        "components": [c.to_dict() for c in run.solution.components],
         "phases": [p.to_dict() for p in run.phases],
         "warnings": [p.to_dict() for p in run.warnings],
         **({"robustness": run.robustness.to_dict()} if run.robustness is not None else {}),

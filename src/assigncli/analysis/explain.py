@@ -43,17 +43,7 @@ from assigncli.config import Config, default_config, parse_config
 from assigncli.contract import LIST_SEPARATOR, PLAN_COLUMNS
 from assigncli.effort import effort_rule_summary, estimate_effort
 from assigncli.errors import InputError, InputIssue, UsageError
-from assigncli.problem import (
-    HELD,
-    LOCKED,
-    NEW,
-    NO_CAP,
-    ORPHAN,
-    STATUSES,
-    UNASSIGNABLE,
-    Problem,
-    build_problem,
-)
+from assigncli.problem import NO_CAP, CaseStatus, Problem, build_problem, status_codes
 from assigncli.solvers.component import BALANCE_LEVELS
 from assigncli.validate import load_inputs
 from assigncli.write import file_sha256
@@ -83,7 +73,11 @@ _EFFORT_READ_TOLERANCE = 0.006
 _MAX_PAIR_ROWS = 4_000_000  # (case, candidate officer) rows evaluated at once
 _SHOWN = 5
 _LOCKED, _HELD, _ORPHAN, _NEW, _UNASSIGNABLE = (
-    STATUSES.index(s) for s in (LOCKED, HELD, ORPHAN, NEW, UNASSIGNABLE)
+    int(CaseStatus.LOCKED),
+    int(CaseStatus.HELD),
+    int(CaseStatus.ORPHAN),
+    int(CaseStatus.NEW),
+    int(CaseStatus.UNASSIGNABLE),
 )
 
 FloatArray = npt.NDArray[np.float64]
@@ -139,7 +133,7 @@ class PlanContext:
     final: IntArray
     previous: IntArray
     had_officer: npt.NDArray[np.bool_]
-    status: npt.NDArray[np.uint8]  # per case, the index in problem.STATUSES
+    status: npt.NDArray[np.uint8]  # per case, its problem.CaseStatus code
     warnings: tuple[InputIssue, ...]
     seconds: dict[str, float]
 
@@ -414,7 +408,7 @@ def load_plan_context(
         final=final,
         previous=previous,
         had_officer=plan["previous_officer_id"].is_not_null().to_numpy(),
-        status=problem.cases["status"].to_physical().to_numpy().astype(np.uint8),
+        status=status_codes(problem.cases),
         warnings=inputs.problems,
         seconds=seconds,
     )
