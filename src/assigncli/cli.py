@@ -189,8 +189,8 @@ def plan(
         ),
     ] = False,
     mc_draws: Annotated[
-        int, typer.Option("--mc-draws", min=0, help="Monte Carlo draws for --robustness.")
-    ] = 1000,
+        int, typer.Option("--mc-draws", min=0, help="Monte Carlo draws for --robustness (0: none).")
+    ] = 500,
     case_cv: Annotated[
         float,
         typer.Option(

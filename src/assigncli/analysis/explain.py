@@ -42,7 +42,7 @@ from assigncli.check import CheckReport, check_plan
 from assigncli.config import Config, default_config, parse_config
 from assigncli.contract import LIST_SEPARATOR, PLAN_COLUMNS
 from assigncli.effort import effort_rule_summary, estimate_effort
-from assigncli.errors import InputError, InputIssue, UsageError
+from assigncli.errors import InputError, InputIssue, OutputError, UsageError
 from assigncli.problem import NO_CAP, CaseStatus, Problem, build_problem, status_codes
 from assigncli.solvers.component import BALANCE_LEVELS
 from assigncli.validate import load_inputs
@@ -236,7 +236,11 @@ def _verify_inputs(files: dict[str, tuple[Path, str]]) -> None:
                 )
             )
             continue
-        now = file_sha256(path)
+        try:
+            now = file_sha256(path)
+        except OutputError as exc:
+            issues.append(InputIssue("error", str(path), exc.message, code="input_unreadable"))
+            continue
         if now != recorded:
             issues.append(
                 InputIssue(
@@ -1076,7 +1080,7 @@ def _counts(frame: pl.DataFrame, column: str, limit: int = _SHOWN) -> list[dict[
     if rest.height:
         shown.append(
             {
-                column: f"{rest.height:,} others",
+                column: f"{rest.height:,} other{'s' if rest.height > 1 else ''}",
                 "cases": int(rest["cases"].sum()),
                 "hours": float(rest["hours"].sum()),
             }

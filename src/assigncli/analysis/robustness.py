@@ -74,7 +74,7 @@ class RobustnessOptions:
 
     deviation: float = 0.30  # ± relative error per case, budgeted uncertainty
     confidence: float = 0.95  # chooses Γ by the Bertsimas–Sim bound
-    draws: int = 1000  # Monte Carlo draws (0: none)
+    draws: int = 500  # Monte Carlo draws (0: none)
     case_cv: float = 0.30  # per-case lognormal noise
     rule_cv: float = 0.15  # per-figure correlated lognormal error
     peak_rise: float = 0.05  # relative rise of the peak for the second scaling

@@ -114,6 +114,15 @@ def _peak_words(e: CaseExplanation) -> str:
     )
 
 
+# What proves the certificate's lower bound, by solver method (see README "How it is solved").
+_BOUND_ARGUMENTS = {
+    "exact": "the grouped LP relaxation and CP-SAT's own bound",
+    "scale": "the grouped LP relaxation, which is the per-case LP relaxation",
+    "exact+scale": "the grouped LP relaxation, with CP-SAT's own bound on the exact components",
+    "none": "nothing to decide: every case was fixed",
+}
+
+
 def _bound_words(e: CaseExplanation) -> list[str]:
     lines = []
     b = e.group_bound
@@ -133,11 +142,20 @@ def _bound_words(e: CaseExplanation) -> list[str]:
     if cert.get("lower_bound") is not None:
         gap = cert.get("gap")
         gap_text = "–" if not isinstance(gap, int | float) else f"{gap:.2%}"
+        method = str(cert.get("method", ""))
+        argument = _BOUND_ARGUMENTS.get(method, f"method {method}")
         lines.append(
             f"certificate: no plan can have a peak below {_pct(cert['lower_bound'], 2)} "
-            f"(proven by the {cert.get('method', '?')} solver's relaxation, status "
-            f"{cert.get('status', '?')}); this plan's peak is {gap_text} above it."
+            f"({argument}; status {cert.get('status', '?')}); this plan's peak is {gap_text} "
+            "above it."
         )
+        simple = max((x.bound for x in (b, t) if x is not None), default=0.0)
+        if float(cert["lower_bound"]) > simple + 0.01:
+            lines.append(
+                "the certificate's bound is above every group's average because evening out "
+                "today's caseloads takes moves, each costing handoff_hours, and case caps and "
+                "locks limit where cases can go."
+            )
     return lines
 
 
