@@ -25,6 +25,7 @@ No plan can keep every officer of ``S`` below it (caps only make it worse).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import math
@@ -136,6 +137,25 @@ class PlanContext:
     status: npt.NDArray[np.uint8]  # per case, its problem.CaseStatus code
     warnings: tuple[InputIssue, ...]
     seconds: dict[str, float]
+
+    @functools.cached_property
+    def group(self) -> IntArray:
+        """Per case, its eligibility group (-1: none)."""
+        return self.problem.cases["group"].fill_null(-1).to_numpy().astype(np.int64)
+
+    @functools.cached_property
+    def effort(self) -> FloatArray:
+        return self.plan["effort_hours"].to_numpy().astype(np.float64)
+
+    @functools.cached_property
+    def cases_before(self) -> IntArray:
+        """Cases each officer held before the plan (their cases of record)."""
+        prev = self.previous[self.previous >= 0]
+        return np.bincount(prev, minlength=self.problem.n_officers).astype(np.int64)
+
+    @functools.cached_property
+    def bounds(self) -> list[GroupBound]:
+        return group_bounds(self)
 
     @property
     def officer_ids(self) -> tuple[str, ...]:
@@ -567,10 +587,15 @@ def _finite(value: Any) -> Any:
 def _case_rows(ctx: PlanContext, case_ids: Sequence[str]) -> tuple[IntArray, list[str]]:
     """Row of each requested case (input order of the request), and the ids not in the plan."""
     wanted = pl.DataFrame({"case_id": pl.Series(list(case_ids), dtype=pl.String)})
-    found = wanted.with_row_index("_ask").join(
-        ctx.cases.select("case_id").with_row_index("_row"), on="case_id", how="left"
+    # A scan for the few wanted ids, not a hash table of millions of case ids.
+    ids = ctx.cases["case_id"]
+    hits = ids.is_in(wanted["case_id"].implode()).arg_true()
+    located = pl.DataFrame({"case_id": ids.gather(hits), "_row": hits.cast(pl.Int64)})
+    found = (
+        wanted.with_row_index("_ask")
+        .join(located, on="case_id", how="left", maintain_order="left")
+        .sort("_ask")
     )
-    found = found.sort("_ask")
     missing = found.filter(pl.col("_row").is_null())["case_id"].to_list()
     rows = found["_row"].drop_nulls().cast(pl.Int64).to_numpy()
     return rows, missing
@@ -620,7 +645,7 @@ def _pair_metrics(
     """Exact plan metrics after moving case ``rows[i]`` from officer ``a[i]`` (-1: unassigned)
     to officer ``b[i]``."""
     h = ctx.config.handoff_hours
-    effort = ctx.plan["effort_hours"].to_numpy()[rows]
+    effort = ctx.effort[rows]
     prev = ctx.previous[rows]
     had = ctx.had_officer[rows]
     paid_a = had & (prev != a)
@@ -682,7 +707,7 @@ def _penalty(load: FloatArray, available: FloatArray, peak: FloatArray) -> Float
 def _candidates(ctx: PlanContext, rows: IntArray) -> tuple[IntArray, IntArray]:
     """(position in rows, officer) of every eligible officer with room, other than its own."""
     problem = ctx.problem
-    group = problem.cases["group"].to_numpy()[rows]
+    group = ctx.group[rows]
     movable = (ctx.status[rows] != _LOCKED) & (group >= 0)
     g = np.where(movable, group, 0).astype(np.int64)
     starts = problem.group_ptr[g]
@@ -705,7 +730,7 @@ def _alternatives(
     back: list[Alternative | None] = [None] * len(rows)
     if not len(rows):
         return best, back
-    group = ctx.problem.cases["group"].to_numpy()[rows]
+    group = ctx.group[rows]
     sizes = np.diff(ctx.problem.group_ptr)[np.maximum(group, 0)]
     # Chunks of requested cases so that the (case, candidate) rows stay bounded in memory.
     bounds = np.searchsorted(np.cumsum(sizes), np.arange(0, sizes.sum() + 1, _MAX_PAIR_ROWS))
@@ -772,7 +797,7 @@ def _eligibility(ctx: PlanContext, rows: IntArray) -> list[Eligibility]:
     )
     available = ctx.available > 0
     cap = ctx.cap
-    group = ctx.problem.cases["group"].to_numpy()[rows]
+    group = ctx.group[rows]
     final = ctx.final[rows]
     office_sets = [set(o) for o in offices]
     skill_sets = [set(s) for s in skills]
@@ -827,28 +852,28 @@ def group_bounds(ctx: PlanContext) -> list[GroupBound]:
     n_groups = len(problem.group_office)
     status = ctx.status
     movable = np.isin(status, (_HELD, _ORPHAN, _NEW)) & (ctx.final >= 0)
-    group = problem.cases["group"].fill_null(0).to_numpy()[movable]
+    group = ctx.group[movable]
     handoff = (status[movable] == _ORPHAN) * ctx.config.handoff_hours
-    hours = np.bincount(
-        group, weights=ctx.plan["effort_hours"].to_numpy()[movable] + handoff, minlength=n_groups
-    )
-    members = [
-        frozenset(problem.group_officers[problem.group_ptr[g] : problem.group_ptr[g + 1]].tolist())
-        for g in range(n_groups)
-    ]
+    hours = np.bincount(group, weights=ctx.effort[movable] + handoff, minlength=n_groups)
+    # Group × officer membership; g' nests in g when none of its officers is outside g.
+    sizes = np.diff(problem.group_ptr)
+    member = np.zeros((n_groups, problem.n_officers), dtype=np.float64)
+    member[np.repeat(np.arange(n_groups), sizes), problem.group_officers] = 1.0
+    outside = member @ (1.0 - member).T  # [g', g]: officers of g' not in g
+    nested = (outside == 0) & (sizes > 0)[:, None]
+    inside_hours = hours @ nested  # per g: hours of every group nested in it
+    locked = member @ problem.locked_hours
+    available_hours = member @ ctx.available
     bounds = []
-    for g, s in enumerate(members):
-        if not s:
-            continue
-        inside = [h for h, other in zip(hours, members, strict=True) if other and other <= s]
-        officers = np.fromiter(s, dtype=np.int64)
-        total = float(sum(inside) + problem.locked_hours[officers].sum())
-        available = float(ctx.available[officers].sum())
+    for g in np.flatnonzero(sizes > 0).tolist():
+        officers = problem.eligible(g)
+        total = float(inside_hours[g] + locked[g])
+        available = float(available_hours[g])
         bounds.append(
             GroupBound(
                 office=problem.group_office[g],
                 skills=problem.group_skills[g],
-                officers=len(s),
+                officers=len(officers),
                 hours=total,
                 available_hours=available,
                 bound=total / available if available > 0 else math.inf,
@@ -858,10 +883,9 @@ def group_bounds(ctx: PlanContext) -> list[GroupBound]:
     return bounds
 
 
-def _continuity(ctx: PlanContext, rows: IntArray) -> list[str]:
+def _continuity(ctx: PlanContext, rows: IntArray, before: IntArray) -> list[str]:
     status = ctx.status[rows]
     final, prev, had = ctx.final[rows], ctx.previous[rows], ctx.had_officer[rows]
-    before = _cases_before(ctx)
     out = []
     for st, f, p, h in zip(
         status.tolist(), final.tolist(), prev.tolist(), had.tolist(), strict=True
@@ -883,28 +907,22 @@ def _continuity(ctx: PlanContext, rows: IntArray) -> list[str]:
     return out
 
 
-def _cases_before(ctx: PlanContext) -> IntArray:
-    """Cases each officer held before the plan (their cases of record)."""
-    prev = ctx.previous[ctx.previous >= 0]
-    return np.bincount(prev, minlength=ctx.problem.n_officers).astype(np.int64)
-
-
 def explain_cases(
     ctx: PlanContext, case_ids: Sequence[str], *, alternatives: int = DEFAULT_ALTERNATIVES
 ) -> tuple[list[CaseExplanation], list[str]]:
     """Explanations of the requested cases (in request order), and the ids not in the plan."""
     rows, missing = _case_rows(ctx, case_ids)
-    bounds = group_bounds(ctx)
+    bounds = ctx.bounds
     by_group = {(b.office, b.skills): b for b in bounds}
     tightest = max(bounds, key=lambda b: b.bound, default=None)
     best, back = _alternatives(ctx, rows, alternatives)
     eligibility = _eligibility(ctx, rows)
-    continuity = _continuity(ctx, rows)
-    before = _cases_before(ctx)
+    before = ctx.cases_before
+    continuity = _continuity(ctx, rows, before)
     peak, lowest, std = ctx.peak, ctx.lowest, ctx.std
     picked = ctx.plan[rows.tolist()] if len(rows) else ctx.plan.clear()
     skills = ctx.cases["required_skills"].gather(pl.Series(rows, dtype=pl.Int64)).to_list()
-    groups = ctx.problem.cases["group"].to_numpy()[rows]
+    groups = ctx.group[rows]
     out = []
     for i, row in enumerate(picked.iter_rows(named=True)):
         f = int(ctx.final[rows[i]])
