@@ -26,7 +26,7 @@ from assigncli.cli import app
 from assigncli.errors import InputError
 from assigncli.generate import write_dataset
 from assigncli.solvers.component import BALANCE_LEVELS
-from assigncli.write import write_table
+from assigncli.write import file_sha256, write_table
 
 TOLERANCE = 1e-9
 
@@ -282,13 +282,26 @@ def test_refuses_a_missing_manifest_or_an_edited_plan(planned: Path, tmp_path: P
     result = CliRunner().invoke(app, ["explain", str(lone), "--officer", "OFF00001"])
     assert result.exit_code == 3 and "manifest" in result.output
     shutil.copy(manifest_path(planned), manifest_path(lone))
+    officers = planned.with_name("plan.officers.csv")
+    shutil.copy(officers, lone.with_name(officers.name))
     plan = pl.read_csv(planned, schema_overrides={"officer_id": pl.String})
     plan.with_columns(
         officer_id=pl.when(pl.col("locked")).then(pl.lit("nobody")).otherwise("officer_id")
     ).write_csv(lone)
+    # The manifest's hash of the plan no longer matches: not the set it records.
+    result = CliRunner().invoke(
+        app, ["explain", str(lone), "--officer", "OFF00001"], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code == 3 and "does not match the manifest" in result.output
+    # Even with the hash brought in line, the checker refuses a plan that breaks a rule.
+    manifest = json.loads(manifest_path(lone).read_text())
+    manifest["integrity"]["files"]["plan"]["sha256"] = file_sha256(lone)
+    manifest_path(lone).write_text(json.dumps(manifest))
     with pytest.raises(InputError, match="independent check"):
         load_plan_context(lone)
-    result = CliRunner().invoke(app, ["explain", str(lone), "--officer", "OFF00001"])
+    result = CliRunner().invoke(
+        app, ["explain", str(lone), "--officer", "OFF00001"], env={"COLUMNS": "300"}
+    )
     assert result.exit_code == 3 and "unknown_officer" in result.output
 
 

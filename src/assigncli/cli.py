@@ -65,6 +65,10 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (solver and ge
 TimeLimitOpt = Annotated[
     float, typer.Option("--time-limit", min=0.1, help="Hard limit on solving time, in seconds.")
 ]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option("--sheet", help="Worksheet to read from Excel inputs (default: the first)."),
+]
 ReportOpt = Annotated[
     Path | None,
     typer.Option("--report", help="Also write a self-contained HTML report (.html) here."),
@@ -218,6 +222,7 @@ def plan(
             help="Budgeted uncertainty: confidence that sets Γ.",
         ),
     ] = 0.95,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -226,7 +231,12 @@ def plan(
     from assigncli.pipeline import PhaseClock, manifest, run_plan
     from assigncli.render.terminal import render, summary_dict
     from assigncli.solvers.solve import SolveOptions
-    from assigncli.write import file_sha256, output_paths, write_all, write_json, write_table
+    from assigncli.write import (
+        file_sha256,
+        output_paths,
+        refuse_overwriting_inputs,
+        write_plan_set,
+    )
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
@@ -234,6 +244,7 @@ def plan(
             raise UsageError(f"--solver must be auto, exact or scale, not {solver!r}")
         paths = output_paths(out)  # rejects unknown extensions before any work
         _check_report_path(report, [paths.plan, paths.officers, paths.manifest])
+        refuse_overwriting_inputs([*paths.all(), report], _inputs(roster, cases, config))
         cfg = load_config(config)
         options = SolveOptions(
             solver=_solver(solver),
@@ -256,6 +267,7 @@ def plan(
                 progress=lambda msg: status.update(f"solve: {msg}"),
                 robustness=assess,
                 robustness_progress=_draw_progress(status),
+                sheet=sheet,
             )
             status.update("[bold]write[/bold]")
             with clock.phase("write"):
@@ -269,19 +281,13 @@ def plan(
                 hashes = {"roster": file_sha256(roster), "cases": file_sha256(cases)}
                 run = replace(run, phases=tuple(clock.phases))
                 info = manifest(run, hashes, files)
-                writers = [
-                    (paths.plan, lambda p: write_table(run.plan, p)),
-                    (paths.officers, lambda p: write_table(run.officers, p)),
-                    (paths.manifest, lambda p: write_json(info, p)),
-                ]
+                report_file = None
                 if report is not None:
                     from assigncli.render.report import html_writer, plan_report_html
 
                     status.update("[bold]report[/bold]")
-                    writers.append((report, html_writer(plan_report_html(run))))
-                    report.parent.mkdir(parents=True, exist_ok=True)
-                paths.plan.parent.mkdir(parents=True, exist_ok=True)
-                write_all(writers)
+                    report_file = (report, html_writer(plan_report_html(run)))
+                write_plan_set(paths, run.plan, run.officers, info, report=report_file)
         run = replace(run, phases=tuple(clock.phases))
         ui.problems(run.warnings)
         if verbose:
@@ -340,6 +346,10 @@ def _draw_progress(status: Any) -> Any:
     return update
 
 
+def _inputs(*paths: Path | None) -> list[Path]:
+    return [path for path in paths if path is not None]
+
+
 def _solver(name: str) -> Literal["auto", "exact", "scale"]:
     if name == "exact":
         return "exact"
@@ -370,6 +380,7 @@ def validate(
     roster: Annotated[Path, typer.Argument(help="Officer roster (.parquet, .csv, .xlsx).")],
     cases: Annotated[Path, typer.Argument(help="Case list (.parquet, .csv, .xlsx).")],
     config: ConfigOpt = None,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -381,7 +392,7 @@ def validate(
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
         cfg = load_config(config)
-        result = check_inputs(roster, cases, cfg)
+        result = check_inputs(roster, cases, cfg, sheet=sheet)
         if result.ok and result.cases is not None:
             # Effort rules are part of the contract too: a rule naming a missing column is an error.
             estimate_effort(result.cases, cfg)
@@ -421,6 +432,7 @@ def effort(
         Path | None, typer.Option("--out", "-o", help="Write the per-case audit table here.")
     ] = None,
     config: ConfigOpt = None,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -428,12 +440,13 @@ def effort(
     """Per-case effort with the rules that produced it, and how much each rule contributed."""
     from assigncli.effort import effort_audit, effort_rule_summary, estimate_effort
     from assigncli.validate import load_cases
-    from assigncli.write import write_table
+    from assigncli.write import refuse_overwriting_inputs, write_table
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
+        refuse_overwriting_inputs([out], _inputs(cases, config))
         cfg = load_config(config)
-        valid, warnings = load_cases(cases)
+        valid, warnings = load_cases(cases, sheet=sheet)
         ui.problems(warnings)
         with_effort = estimate_effort(valid, cfg)
         audit = effort_audit(with_effort, cfg)
@@ -535,6 +548,7 @@ def compare(
     config: ConfigOpt = None,
     time_limit: TimeLimitOpt = 30.0,
     seed: SeedOpt = 0,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -544,11 +558,12 @@ def compare(
     from assigncli.analysis.compare import compare_files
     from assigncli.pipeline import PhaseClock
     from assigncli.solvers.solve import SolveOptions
-    from assigncli.write import write_all
+    from assigncli.write import refuse_overwriting_inputs, write_all
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
         _check_report_path(report, [])
+        refuse_overwriting_inputs([report], _inputs(roster, cases, config))
         cfg = load_config(config)
         options = SolveOptions(time_limit=time_limit, seed=seed)
         with ui.err.status("starting", spinner="dots") as status:
@@ -560,6 +575,7 @@ def compare(
                 options,
                 clock=clock,
                 progress=lambda msg: status.update(f"solve: {msg}"),
+                sheet=sheet,
             )
             files: dict[str, str] = {}
             if report is not None:
@@ -567,8 +583,7 @@ def compare(
 
                 with clock.phase("report"):
                     text = compare_report_html(comparison)
-                    report.parent.mkdir(parents=True, exist_ok=True)
-                    write_all([(report, html_writer(text))])
+                    write_all([(report, html_writer(text))], make_dirs=True)
                 files["report"] = str(report)
         ui.problems(comparison.run.warnings)
         if verbose:
@@ -678,7 +693,7 @@ def explain(
         read_case_ids,
     )
     from assigncli.render.explain import print_case, print_officer
-    from assigncli.write import output_paths, write_table
+    from assigncli.write import output_paths, refuse_overwriting_inputs, write_table
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
@@ -690,8 +705,7 @@ def explain(
             raise UsageError("name something to explain: --case ID, --cases FILE or --officer ID")
         if out is not None:
             output_paths(out)  # rejects unknown extensions before any work
-            if out.resolve() == plan_file.resolve():
-                raise UsageError(f"--out {out} would overwrite the plan")
+            refuse_overwriting_inputs([out], [plan_file])
             if not wanted:
                 raise UsageError("--out writes case explanations: give --case or --cases")
         with ui.err.status("starting", spinner="dots") as status:
@@ -700,9 +714,9 @@ def explain(
                 audit=bool(officers),
                 progress=lambda msg: status.update(f"[bold]{msg}[/bold]"),
             )
-            for role, path in ctx.manifest["input_files"].items():
-                if out is not None and out.resolve() == Path(path).resolve():
-                    raise UsageError(f"--out {out} would overwrite the {role} file")
+            refuse_overwriting_inputs(
+                [out], [Path(ctx.manifest["input_files"][role]) for role in ("roster", "cases")]
+            )
             status.update("[bold]explaining[/bold]")
             start = time.perf_counter()
             explained, missing = explain_cases(ctx, wanted, alternatives=alternatives)

@@ -87,6 +87,7 @@ class PlanRun:
     check: CheckReport
     phases: tuple[Phase, ...]
     robustness: Robustness | None = None
+    sheet: str | None = None  # the worksheet read from Excel inputs (None: the first)
 
     @property
     def warnings(self) -> tuple[InputIssue, ...]:
@@ -101,17 +102,19 @@ def run_plan(
     *,
     clock: PhaseClock | None = None,
     progress: Callable[[str], None] | None = None,
+    sheet: str | None = None,
     robustness: RobustnessOptions | None = None,
     robustness_progress: Callable[[int, int], None] | None = None,
 ) -> PlanRun:
     """Solve one planning cycle. Raises AssignError subclasses for every user-caused failure.
 
-    With ``robustness``, the fixed plan is then evaluated under wrong effort figures
+    ``sheet`` names the worksheet read from Excel inputs (default: the first). With
+    ``robustness``, the fixed plan is then evaluated under wrong effort figures
     (`analysis.robustness`); ``robustness_progress`` receives (draws done, draws).
     """
     clock = clock or PhaseClock()
     with clock.phase("read+validate"):
-        inputs = load_inputs(roster_path, cases_path, config)
+        inputs = load_inputs(roster_path, cases_path, config, sheet=sheet)
     with clock.phase("effort"):
         # Planning needs the hours and skills only, not the audit columns of `assign effort`.
         # Robustness replays the effort model per pattern, which the audit columns name.
@@ -160,6 +163,7 @@ def run_plan(
         check=report,
         phases=tuple(clock.phases),
         robustness=assessed,
+        sheet=sheet,
     )
 
 
@@ -181,6 +185,7 @@ def manifest(run: PlanRun, input_hashes: dict[str, str], outputs: dict[str, str]
         "input_files": {
             "roster": str(Path(run.inputs.roster_file).resolve()),
             "cases": str(Path(run.inputs.cases_file).resolve()),
+            "sheet": run.sheet,
         },
         "outputs": outputs,
         "config": run.config.to_dict(),

@@ -47,7 +47,7 @@ from assigncli.errors import InputError, InputIssue, OutputError, UsageError
 from assigncli.problem import NO_CAP, CaseStatus, Problem, build_problem, status_codes
 from assigncli.solvers.component import BALANCE_LEVELS
 from assigncli.validate import load_inputs
-from assigncli.write import file_sha256
+from assigncli.write import file_sha256, restore_formulas, verify_plan_set
 
 __all__ = [
     "AVAILABILITY_TOLERANCE",
@@ -68,9 +68,9 @@ __all__ = [
 
 DEFAULT_ALTERNATIVES = 3
 AVAILABILITY_TOLERANCE = 1e-9  # an officer within this of the peak utilization is "at the peak"
-# A plan file may hold effort at a fixed written precision; more than this from the inputs'
-# estimate means the plan was made from other inputs or edited.
-_EFFORT_READ_TOLERANCE = 0.006
+# CSV and Excel plans hold effort at 4 decimals; more than this from the inputs' estimate means
+# the plan was made from other inputs or edited.
+_EFFORT_READ_TOLERANCE = 1e-4
 _MAX_PAIR_ROWS = 4_000_000  # (case, candidate officer) rows evaluated at once
 _SHOWN = 5
 _LOCKED, _HELD, _ORPHAN, _NEW, _UNASSIGNABLE = (
@@ -276,6 +276,26 @@ def _verify_inputs(files: dict[str, tuple[Path, str]]) -> None:
         raise InputError("the plan's inputs no longer match its manifest", issues)
 
 
+def _verify_set(plan: Path) -> None:
+    """Refuse a plan whose files are not the set its manifest records (another run's plan, an
+    edited file, an interrupted commit)."""
+    check = verify_plan_set(plan)
+    if check.complete:
+        return
+    problems = [InputIssue("error", str(plan), p, code="plan_set") for p in check.problems]
+    if check.pending_commit:
+        problems.append(
+            InputIssue(
+                "error",
+                str(plan),
+                "a commit of this plan set was interrupted; running `assign plan` again (or "
+                "assigncli.write.recover_plan_set) completes it",
+                code="plan_set",
+            )
+        )
+    raise InputError(f"{plan}: the plan set is not the one its manifest records", problems)
+
+
 def _config(manifest: dict[str, Any], where: Path) -> Config:
     """The config the plan was made with, as the manifest records it."""
     raw = manifest.get("config")
@@ -299,9 +319,6 @@ def _config(manifest: dict[str, Any], where: Path) -> Config:
         raise _fail(
             where, f"the manifest's config cannot be read back: {exc}", "bad_manifest"
         ) from None
-
-
-_PLAN_TEXT = ("case_id", "officer_id", "previous_officer_id", "reason")
 
 
 def read_plan(path: Path) -> pl.DataFrame:
@@ -330,10 +347,8 @@ def read_plan(path: Path) -> pl.DataFrame:
         frame = frame.select(pl.col(c).cast(t) for c, t in PLAN_COLUMNS.items())
     except pl.exceptions.PolarsError as exc:
         raise _fail(path, f"not a plan: {str(exc).splitlines()[0]}", "bad_plan") from None
-    if suffix != ".parquet":
-        frame = frame.with_columns(
-            pl.col(c).str.replace(r"^'([=+\-@\t\r])", "$1") for c in _PLAN_TEXT
-        )
+    if suffix == ".csv":
+        frame = restore_formulas(frame)
     return frame
 
 
@@ -381,13 +396,20 @@ def load_plan_context(
     t = time.perf_counter()
     manifest = _read_manifest(plan_path)
     where = manifest_path(plan_path)
+    _verify_set(plan_path)
     files = _input_files(manifest, where)
     config = _config(manifest, where)
     say("hashing the inputs")
     _verify_inputs(files)
     t = lap("hash", t)
     say("reading the inputs")
-    inputs = load_inputs(files["roster"][0], files["cases"][0], config)
+    sheet = manifest["input_files"].get("sheet")
+    inputs = load_inputs(
+        files["roster"][0],
+        files["cases"][0],
+        config,
+        sheet=sheet if isinstance(sheet, str) else None,
+    )
     t = lap("read+validate", t)
     say("estimating effort")
     cases = estimate_effort(inputs.cases, config, audit=audit)
