@@ -395,3 +395,49 @@ def test_unassigned_and_locked_cases_explain_themselves(tmp_path: Path) -> None:
     assert nobody.eligibility.eligible == 0 and not nobody.alternatives
     assert locked.continuity == "locked" and not locked.alternatives
     assert np.isfinite(locked.plan_peak)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".xlsx"])
+def test_plans_in_every_format_explain_alike(tmp_path: Path, suffix: str) -> None:
+    """A plan written as Parquet or Excel explains the same as its CSV twin."""
+    roster, cases = _hand_made(tmp_path)
+    csv_plan = _plan(roster, cases, tmp_path, *_config(tmp_path))
+    other = tmp_path / "other"
+    other.mkdir()
+    result = CliRunner().invoke(
+        app,
+        [
+            "plan",
+            str(roster),
+            str(cases),
+            *_config(tmp_path),
+            "--out",
+            str(other / f"plan{suffix}"),
+            "--time-limit",
+            "2",
+            "--workers",
+            "1",
+            "--quiet",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    ids = ["c1", "c2", "c3", "c5"]
+    expected, _ = explain_cases(load_plan_context(csv_plan), ids)
+    got, _ = explain_cases(load_plan_context(other / f"plan{suffix}"), ids)
+    for a, b in zip(expected, got, strict=True):
+        assert (a.officer_id, a.continuity, a.eligibility) == (
+            b.officer_id,
+            b.continuity,
+            b.eligibility,
+        )
+        assert a.plan_peak == pytest.approx(b.plan_peak, abs=1e-12)
+
+
+def test_cases_from_a_text_file(planned: Path, ctx: PlanContext, tmp_path: Path) -> None:
+    """--cases ids.txt: one id per line, blank lines ignored."""
+    ids = ctx.plan["case_id"].head(3).to_list()
+    listing = tmp_path / "ids.txt"
+    listing.write_text("\n".join(ids) + "\n\n")
+    result = CliRunner().invoke(app, ["explain", str(planned), "--cases", str(listing), "--json"])
+    assert result.exit_code == 0, result.output
+    assert [c["case_id"] for c in json.loads(result.stdout)["cases"]] == ids

@@ -85,7 +85,9 @@ def _continuity_words(e: CaseExplanation) -> str:
         return "a new case (no previous officer): placed where it balances load."
     if e.continuity == "unassigned":
         return f"left unassigned: {e.reason}."
-    text = f"{CONTINUITY[e.continuity]} (from {prev}). The plan says: {e.reason}."
+    text = f"{CONTINUITY[e.continuity]} (from {prev})."
+    if e.continuity == "moved_forced":
+        text += f" The plan says: {e.reason}."
     if e.keep is not None:
         k = e.keep
         text += (
