@@ -262,6 +262,10 @@ def test_a_clipping_negative_add_is_marked_approximate(tmp_path: Path) -> None:
     assert run.robustness.monte_carlo is None
 
 
+def _no_constants(name: str) -> float:
+    raise AssertionError(f"not strict JSON: {name}")
+
+
 def test_cli_plan_robustness_in_json_manifest_and_report(tmp_path: Path) -> None:
     """--robustness: the JSON summary, the manifest and the HTML report all carry it."""
     roster, cases, config = _files(tmp_path)
@@ -287,9 +291,13 @@ def test_cli_plan_robustness_in_json_manifest_and_report(tmp_path: Path) -> None
         ],
     )
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.stdout)
+    payload = json.loads(result.stdout, parse_constant=_no_constants)
     assert payload["robustness"]["monte_carlo"]["draws"] == 40
-    assert {r["kind"] for r in payload["robustness"]["rules"]} >= {"base", "adjust", "handoff"}
+    rules = payload["robustness"]["rules"]
+    assert {r["kind"] for r in rules} >= {"base", "adjust", "handoff"}
+    for r in rules:
+        assert r["unbounded"] == (r["scale_to_peak_rise"] is None)
+        assert r["already_over"] == (r["scale_to_full"] is None) or r["unbounded"]
     manifest = json.loads((tmp_path / "plan.manifest.json").read_text())
     assert manifest["robustness"]["budgeted"]["deviation"] == 0.3
     text = report.read_text()

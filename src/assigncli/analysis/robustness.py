@@ -105,7 +105,18 @@ class RuleSensitivity:
     approximate: bool  # not affine (a negative add clips cases at 0 h)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-ready: no infinities; ``unbounded`` says that no officer's load depends on the
+        figure (both scales null then), ``already_over`` that some officer is over 100% whatever
+        the figure (``scale_to_full`` null)."""
+        data = asdict(self)
+        unbounded = math.isinf(self.scale_to_peak_rise)
+        data["unbounded"] = unbounded
+        data["already_over"] = self.scale_to_full is None
+        for key in ("scale_to_full", "scale_to_peak_rise"):
+            value = data[key]
+            if value is not None and not math.isfinite(value):
+                data[key] = None
+        return data
 
 
 @dataclass(frozen=True)
