@@ -23,7 +23,7 @@ from assigncli.analysis.robustness import Robustness, RobustnessOptions, assess_
 from assigncli.check import CheckReport, check_plan, officer_summary
 from assigncli.config import Config
 from assigncli.effort import estimate_effort
-from assigncli.errors import AssignError, InputIssue
+from assigncli.errors import AssignError, InputIssue, IssueLog
 from assigncli.plan import build_plan
 from assigncli.problem import Problem, build_problem, describe
 from assigncli.result import Solution
@@ -118,9 +118,16 @@ def run_plan(
     with clock.phase("effort"):
         # Planning needs the hours and skills only, not the audit columns of `assign effort`.
         # Robustness replays the effort model per pattern, which the audit columns name.
-        cases = estimate_effort(inputs.cases, config, audit=robustness is not None)
+        model_issues = IssueLog()
+        cases = estimate_effort(
+            inputs.cases,
+            config,
+            audit=robustness is not None,
+            issues=model_issues,
+            cases_file=inputs.cases_file,
+        )
         # The validated table without effort would only hold its replaced columns in memory.
-        inputs = replace(inputs, cases=cases)
+        inputs = replace(inputs, cases=cases, problems=(*inputs.problems, *model_issues.problems))
     with clock.phase("group"):
         problem = build_problem(inputs.roster, cases, config)
     with clock.phase("solve"):

@@ -43,7 +43,7 @@ from assigncli.check import CheckReport, check_plan
 from assigncli.config import Config, default_config, parse_config
 from assigncli.contract import LIST_SEPARATOR, PLAN_COLUMNS
 from assigncli.effort import effort_rule_summary, estimate_effort
-from assigncli.errors import InputError, InputIssue, OutputError, UsageError
+from assigncli.errors import InputError, InputIssue, IssueLog, OutputError, UsageError
 from assigncli.problem import NO_CAP, CaseStatus, Problem, build_problem, status_codes
 from assigncli.solvers.component import BALANCE_LEVELS
 from assigncli.validate import load_inputs
@@ -412,7 +412,11 @@ def load_plan_context(
     )
     t = lap("read+validate", t)
     say("estimating effort")
-    cases = estimate_effort(inputs.cases, config, audit=audit)
+    # Warnings of the model (built-in rules skipped) were the plan's; they are kept, not repeated.
+    model_issues = IssueLog()
+    cases = estimate_effort(
+        inputs.cases, config, audit=audit, issues=model_issues, cases_file=inputs.cases_file
+    )
     t = lap("effort", t)
     say("reading the plan")
     plan = _align_plan(read_plan(plan_path), cases, plan_path)
@@ -455,7 +459,7 @@ def load_plan_context(
         previous=previous,
         had_officer=plan["previous_officer_id"].is_not_null().to_numpy(),
         status=status_codes(problem.cases),
-        warnings=inputs.problems,
+        warnings=(*inputs.problems, *model_issues.problems),
         seconds=seconds,
     )
 
