@@ -31,7 +31,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -827,48 +827,40 @@ def _eligibility(ctx: PlanContext, rows: IntArray) -> list[Eligibility]:
     final = ctx.final[rows]
     office_sets = [set(o) for o in offices]
     skill_sets = [set(s) for s in skills]
-    cache: dict[int, tuple[Any, ...]] = {}
-    out = []
-    for g, own in zip(group.tolist(), final.tolist(), strict=True):
-        if g not in cache:
-            office = ctx.problem.group_office[g]
-            need = ctx.problem.group_skills[g]
-            covers = np.fromiter((office in s for s in office_sets), dtype=bool, count=n)
-            has = {
-                s: np.fromiter((s in held for held in skill_sets), dtype=bool, count=n)
-                for s in need
-            }
-            all_skills = np.ones(n, dtype=bool)
-            for mask in has.values():
-                all_skills &= mask
-            on_duty = covers & active & available
-            eligible = on_duty & all_skills & (cap != 0)
-            cache[g] = (
-                int((~covers).sum()),
-                int((covers & ~active).sum()),
-                int((covers & active & ~available).sum()),
-                int((on_duty & ~all_skills).sum()),
-                {s: int((on_duty & ~mask).sum()) for s, mask in has.items()},
-                int((on_duty & all_skills & (cap == 0)).sum()),
-                eligible,
-            )
-        outside, inactive, away, lacking, by_skill, cap0, eligible = cache[g]
-        full = eligible & (cap != NO_CAP) & (ctx.cases_held >= cap)
-        if own >= 0:
-            full = full & (np.arange(n) != own)
-        out.append(
-            Eligibility(
-                roster=n,
-                outside_office=outside,
-                inactive=inactive,
-                away=away,
-                lacking_skill=lacking,
-                lacking_by_skill=by_skill,
-                cap_zero=cap0,
-                eligible=int(eligible.sum()),
-                at_cap=int(full.sum()),
-            )
+    full_now = (cap != NO_CAP) & (ctx.cases_held >= cap)
+    cache: dict[int, tuple[Eligibility, npt.NDArray[np.bool_]]] = {}
+    for g in np.unique(group).tolist():
+        office = ctx.problem.group_office[g]
+        need = ctx.problem.group_skills[g]
+        covers = np.fromiter((office in s for s in office_sets), dtype=bool, count=n)
+        has = {
+            s: np.fromiter((s in held for held in skill_sets), dtype=bool, count=n) for s in need
+        }
+        all_skills = np.ones(n, dtype=bool)
+        for mask in has.values():
+            all_skills &= mask
+        on_duty = covers & active & available
+        eligible = on_duty & all_skills & (cap != 0)
+        counts = Eligibility(
+            roster=n,
+            outside_office=int((~covers).sum()),
+            inactive=int((covers & ~active).sum()),
+            away=int((covers & active & ~available).sum()),
+            lacking_skill=int((on_duty & ~all_skills).sum()),
+            lacking_by_skill={s: int((on_duty & ~mask).sum()) for s, mask in has.items()},
+            cap_zero=int((on_duty & all_skills & (cap == 0)).sum()),
+            eligible=int(eligible.sum()),
+            at_cap=int((eligible & full_now).sum()),
         )
+        cache[g] = (counts, eligible)
+    # The case's own officer is not "another officer at the cap": one fewer where it is one.
+    own = np.maximum(final, 0)
+    out = []
+    for g, mine, i in zip(group.tolist(), final.tolist(), own.tolist(), strict=True):
+        counts, eligible = cache[g]
+        if mine >= 0 and eligible[i] and full_now[i]:
+            counts = replace(counts, at_cap=counts.at_cap - 1)
+        out.append(counts)
     return out
 
 
@@ -912,25 +904,21 @@ def group_bounds(ctx: PlanContext) -> list[GroupBound]:
 def _continuity(ctx: PlanContext, rows: IntArray, before: IntArray) -> list[str]:
     status = ctx.status[rows]
     final, prev, had = ctx.final[rows], ctx.previous[rows], ctx.had_officer[rows]
-    out = []
-    for st, f, p, h in zip(
-        status.tolist(), final.tolist(), prev.tolist(), had.tolist(), strict=True
-    ):
-        if st == _LOCKED:
-            out.append("locked")
-        elif f < 0 or st == _UNASSIGNABLE:
-            out.append("unassigned")
-        elif not h:
-            out.append("new")
-        elif f == p:
-            out.append("kept")
-        elif st == _ORPHAN:
-            out.append("moved_forced")
-        elif ctx.cap[p] != NO_CAP and before[p] > ctx.cap[p]:
-            out.append("moved_cap")
-        else:
-            out.append("moved_choice")
-    return out
+    p = np.maximum(prev, 0)
+    over_cap = (prev >= 0) & (ctx.cap[p] != NO_CAP) & (before[p] > ctx.cap[p])
+    keys = np.select(
+        [
+            status == _LOCKED,
+            (final < 0) | (status == _UNASSIGNABLE),
+            ~had,
+            final == prev,
+            status == _ORPHAN,
+            over_cap,
+        ],
+        ["locked", "unassigned", "new", "kept", "moved_forced", "moved_cap"],
+        "moved_choice",
+    )
+    return [str(k) for k in keys.tolist()]
 
 
 def explain_cases(
