@@ -441,3 +441,37 @@ def test_cases_from_a_text_file(planned: Path, ctx: PlanContext, tmp_path: Path)
     result = CliRunner().invoke(app, ["explain", str(planned), "--cases", str(listing), "--json"])
     assert result.exit_code == 0, result.output
     assert [c["case_id"] for c in json.loads(result.stdout)["cases"]] == ids
+
+
+def test_a_case_cap_forces_a_move_and_says_so(tmp_path: Path) -> None:
+    """An officer holding more cases than max_cases must release some: 'moved_cap', and the
+    explanation counts how many had to go."""
+    roster = pl.DataFrame(
+        {
+            "officer_id": ["capped", "free"],
+            "office": [["A"], ["A"]],
+            "capacity_hours": [40.0, 40.0],
+            "max_cases": [1, None],
+        }
+    )
+    cases = pl.DataFrame(
+        {
+            "case_id": ["k1", "k2", "k3"],
+            "office": ["A", "A", "A"],
+            "current_officer_id": ["capped", "capped", "capped"],
+            "effort_hours": [1.0, 1.0, 1.0],
+        }
+    )
+    write_table(roster, tmp_path / "roster.csv")
+    write_table(cases, tmp_path / "cases.csv")
+    (tmp_path / "assign.toml").write_text("cycle_days = 28\nhandoff_hours = 1.5\n")
+    ctx = load_plan_context(
+        _plan(tmp_path / "roster.csv", tmp_path / "cases.csv", tmp_path, *_config(tmp_path))
+    )
+    explained, _ = explain_cases(ctx, ["k1", "k2", "k3"])
+    moved = [e for e in explained if e.continuity == "moved_cap"]
+    assert len(moved) == 2 and all(e.officer_id == "free" for e in moved)
+    assert all(e.keep_blocked and "2 had to go" in e.keep_blocked for e in moved)
+    (stayed,) = [e for e in explained if e.continuity == "kept"]
+    assert stayed.officer_id == "capped" and stayed.eligibility.at_cap == 0
+    assert all(e.eligibility.at_cap == 1 for e in moved)  # "capped" is full for the others
