@@ -398,7 +398,7 @@ def print_robustness(r: Robustness, console: Console) -> None:
             highlight=False,
         )
         if mc.often_over:
-            shown = ", ".join(f"{o} ({p:.0%})" for o, p in mc.often_over)
+            shown = ", ".join(f"{o} ({p:.1%})" for o, p in mc.often_over)
             console.print(f"  officers most often over 100%: {shown}", highlight=False)
 
 
