@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -183,6 +184,44 @@ def plan(
         ),
     ] = None,
     report: ReportOpt = None,
+    robustness: Annotated[
+        bool,
+        typer.Option(
+            "--robustness",
+            help="Also evaluate the plan under wrong effort figures: scaling per rule, "
+            "budgeted-uncertainty peak, Monte Carlo (in the summary, manifest and report).",
+        ),
+    ] = False,
+    mc_draws: Annotated[
+        int, typer.Option("--mc-draws", min=0, help="Monte Carlo draws for --robustness (0: none).")
+    ] = 500,
+    case_cv: Annotated[
+        float,
+        typer.Option(
+            "--case-cv", min=0.0, help="Per-case lognormal noise (coefficient of variation)."
+        ),
+    ] = 0.30,
+    rule_cv: Annotated[
+        float,
+        typer.Option(
+            "--rule-cv", min=0.0, help="Per-rule correlated error (coefficient of variation)."
+        ),
+    ] = 0.15,
+    deviation: Annotated[
+        float,
+        typer.Option(
+            "--deviation", min=0.0, help="Budgeted uncertainty: ± relative error per case."
+        ),
+    ] = 0.30,
+    confidence: Annotated[
+        float,
+        typer.Option(
+            "--confidence",
+            min=0.5,
+            max=0.999999,
+            help="Budgeted uncertainty: confidence that sets Γ.",
+        ),
+    ] = 0.95,
     sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -214,6 +253,9 @@ def plan(
             workers=workers,
             max_moves=max_moves,
         )
+        assess = _robustness_options(
+            robustness, mc_draws, case_cv, rule_cv, deviation, confidence, seed
+        )
         with ui.err.status("starting", spinner="dots") as status:
             clock = PhaseClock(on_start=lambda name: status.update(f"[bold]{name}[/bold]"))
             run = run_plan(
@@ -223,6 +265,8 @@ def plan(
                 options,
                 clock=clock,
                 progress=lambda msg: status.update(f"solve: {msg}"),
+                robustness=assess,
+                robustness_progress=_draw_progress(status),
                 sheet=sheet,
             )
             status.update("[bold]write[/bold]")
@@ -249,9 +293,57 @@ def plan(
         if verbose:
             _phase_table(ui, run.phases, run.solution.components)
         if json_out:
-            ui.emit_json(summary_dict(run, files))
+            payload = summary_dict(run, files)
+            if run.robustness is not None:
+                payload["robustness"] = run.robustness.to_dict()
+            ui.emit_json(payload)
         elif not quiet:
             render(run, files, Console())
+            if run.robustness is not None:
+                from assigncli.render.explain import print_robustness
+
+                print_robustness(run.robustness, Console())
+
+
+def _robustness_options(
+    wanted: bool,
+    draws: int,
+    case_cv: float,
+    rule_cv: float,
+    deviation: float,
+    confidence: float,
+    seed: int,
+) -> Any:
+    """The --robustness settings, or None when not asked."""
+    if not wanted:
+        return None
+    from assigncli.analysis.robustness import RobustnessOptions
+
+    return RobustnessOptions(
+        deviation=deviation,
+        confidence=confidence,
+        draws=draws,
+        case_cv=case_cv,
+        rule_cv=rule_cv,
+        seed=seed,
+    )
+
+
+def _draw_progress(status: Any) -> Any:
+    """Monte Carlo progress as a bar inside the running status line."""
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table as Grid
+
+    def update(done: int, total: int) -> None:
+        grid = Grid.grid(padding=(0, 1))
+        grid.add_row(
+            "[bold]robustness[/bold]: Monte Carlo",
+            ProgressBar(total=total, completed=done, width=30),
+            f"{done:,}/{total:,} draws",
+        )
+        status.update(grid)
+
+    return update
 
 
 def _inputs(*paths: Path | None) -> list[Path]:
@@ -549,6 +641,130 @@ def _render_comparison(comparison: Comparison, files: dict[str, str], console: C
     notes += [f"{name}: {path}" for name, path in files.items()]
     console.print(table)
     console.print(Panel("\n".join(notes), expand=False))
+
+
+# -- explain ----------------------------------------------------------------------------------
+
+
+@app.command()
+def explain(
+    plan_file: Annotated[
+        Path, typer.Argument(help="A plan written by `assign plan` (its manifest beside it).")
+    ],
+    case: Annotated[
+        list[str] | None,
+        typer.Option("--case", "-c", help="A case to explain (repeat for several)."),
+    ] = None,
+    cases_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--cases",
+            help="Explain every case listed in this file (case_id column, or .txt lines).",
+        ),
+    ] = None,
+    officer: Annotated[
+        list[str] | None,
+        typer.Option("--officer", help="An officer whose load to explain (repeat for several)."),
+    ] = None,
+    alternatives: Annotated[
+        int, typer.Option("--alternatives", min=0, help="Alternatives shown per case.")
+    ] = 3,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write one row per explained case here (.csv, .xlsx, .parquet)."
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Why a case went to its officer (eligibility, continuity, what each alternative would cost,
+    what bounds the peak), and what an officer's load is made of.
+
+    Re-reads the plan's inputs named in its manifest and refuses (exit 3) when they changed.
+    Example: assign explain out/plan.csv --case C0000001 --officer OFF00039
+    """
+    from assigncli.analysis.explain import (
+        explain_cases,
+        explain_officer,
+        explanation_table,
+        load_plan_context,
+        read_case_ids,
+    )
+    from assigncli.render.explain import print_case, print_officer
+    from assigncli.write import output_paths, refuse_overwriting_inputs, write_table
+
+    ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
+    with failures(ui):
+        wanted = list(case or [])
+        if cases_file is not None:
+            wanted += read_case_ids(cases_file)
+        officers = list(officer or [])
+        if not wanted and not officers:
+            raise UsageError("name something to explain: --case ID, --cases FILE or --officer ID")
+        if out is not None:
+            output_paths(out)  # rejects unknown extensions before any work
+            refuse_overwriting_inputs([out], [plan_file])
+            if not wanted:
+                raise UsageError("--out writes case explanations: give --case or --cases")
+        with ui.err.status("starting", spinner="dots") as status:
+            ctx = load_plan_context(
+                plan_file,
+                audit=bool(officers),
+                progress=lambda msg: status.update(f"[bold]{msg}[/bold]"),
+            )
+            refuse_overwriting_inputs(
+                [out], [Path(ctx.manifest["input_files"][role]) for role in ("roster", "cases")]
+            )
+            status.update("[bold]explaining[/bold]")
+            start = time.perf_counter()
+            explained, missing = explain_cases(ctx, wanted, alternatives=alternatives)
+            if missing and cases_file is None:
+                raise UsageError(
+                    f"case(s) not in the plan: {', '.join(missing[:5])}"
+                    + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+                )
+            people = [explain_officer(ctx, o) for o in officers]
+            ctx.seconds["explain"] = round(time.perf_counter() - start, 3)
+            if out is not None:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                write_table(explanation_table(explained), out)
+        if missing:
+            ui.err.print(
+                f"[yellow]warning[/yellow]: {len(missing):,} case(s) of {cases_file} are not in "
+                f"the plan (first: {', '.join(missing[:5])})",
+                highlight=False,
+            )
+        if verbose:
+            ui.err.print(
+                "seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in ctx.seconds.items()),
+                highlight=False,
+            )
+        if json_out:
+            ui.emit_json(
+                {
+                    "status": "ok",
+                    "plan": str(plan_file),
+                    "cases": [e.to_dict() for e in explained],
+                    "officers": [o.to_dict() for o in people],
+                    "missing": missing,
+                    "file": str(out) if out else None,
+                    "seconds": ctx.seconds,
+                }
+            )
+        elif not quiet:
+            console = Console(highlight=False)
+            shown = explained if out is None else explained[:_SHOWN_WITH_OUT]
+            for e in shown:
+                print_case(e, console)
+            if out is not None:
+                ui.err.print(f"wrote {len(explained):,} case explanation(s) to {out}")
+            for o in people:
+                print_officer(o, console)
+
+
+_SHOWN_WITH_OUT = 3  # case explanations printed when the rest go to --out
 
 
 def main() -> None:
