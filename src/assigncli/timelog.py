@@ -2,8 +2,8 @@
 
 Workload studies log time in one of two shapes:
 
-- **per case** (``case_id, period, hours``): officers log the hours they spent on each case in a
-  period (one period is one planning cycle);
+- **per case** (``case_id, period, hours``, optionally ``officer_id``: who logged the entry):
+  officers log the hours they spent on each case in a period (one period is one planning cycle);
 - **per officer** (``officer_id, period, hours``): officers log their total casework hours per
   period, and a *held* table (``case_id, officer_id, period``, or past plans each labelled with
   its period) says which cases each officer held in that period.
@@ -46,6 +46,7 @@ NOISE_SIGMA = 0.5  # lognormal spread of one case's hours around its expected ho
 SPEED_SIGMA = 0.15  # lognormal spread of officer speed (1.0 = the model's hours)
 MISSING_SHARE = 0.05  # entries nobody logged
 MOVE_SHARE = 0.10  # cases that change officer (within their office) from one period to the next
+SPECIALIZATION_SIGMA = 1.0  # lognormal spread of an officer's affinity for each kind of case
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,9 @@ def load_time_log(
         issues.raise_if_errors(file)
         raise AssertionError  # unreachable: an error was logged
     entries = _check_entries(raw, file, columns, limit, issues)
+    if entries is not None and shape == "per_case" and "officer_id" in raw.columns:
+        # Optional: who logged the entry, so that the fit resamples officers, not cases.
+        entries = entries.with_columns(raw.select(_text("officer_id").fill_null("")).to_series())
     if entries is None:
         issues.raise_if_errors(file)
     assert entries is not None
@@ -183,7 +187,9 @@ def _read(path: Path, what: str, issues: IssueLog) -> pl.DataFrame | None:
         return None
 
 
-def _missing_columns(raw: pl.DataFrame, file: str, columns: Sequence[str], issues: IssueLog) -> bool:
+def _missing_columns(
+    raw: pl.DataFrame, file: str, columns: Sequence[str], issues: IssueLog
+) -> bool:
     missing = [c for c in columns if c not in raw.columns]
     for c in missing:
         issues.add(
@@ -269,7 +275,9 @@ def _check_entries(
             issues,
         )
     raw_hours = pl.col("__raw_hours")
-    _flag(frame, raw_hours.is_null(), file, "hours", "empty_value", "hours must not be empty", issues)
+    _flag(
+        frame, raw_hours.is_null(), file, "hours", "empty_value", "hours must not be empty", issues
+    )
     _flag(
         frame,
         raw_hours.is_not_null() & pl.col("hours").is_null(),
@@ -472,7 +480,7 @@ def _flag_periods_without_cases(
 class GeneratedLogs:
     """Synthetic time logs of both shapes for the same cases, officers and periods."""
 
-    per_case: pl.DataFrame  # case_id, period, hours
+    per_case: pl.DataFrame  # case_id, period, hours, officer_id (who logged the entry)
     per_officer: pl.DataFrame  # officer_id, period, hours
     held: pl.DataFrame  # case_id, officer_id, period
     speed: pl.DataFrame  # officer_id, speed: the truth behind the officer effect
@@ -500,14 +508,16 @@ def generate_time_logs(
     speed_sigma: float = SPEED_SIGMA,
     missing_share: float = MISSING_SHARE,
     move_share: float = MOVE_SHARE,
+    specialization_sigma: float = SPECIALIZATION_SIGMA,
 ) -> GeneratedLogs:
     """Time logs drawn from `config`'s figures for validated `cases` and `roster`.
 
     One entry is ``expected hours × officer speed × noise``: noise is lognormal with mean 1 and
     log-sd `noise_sigma`, speed per officer lognormal with mean 1 and log-sd `speed_sigma`. Each
-    case starts with an officer of its office drawn at random (the status quo's caseloads can
-    exceed the hours a period has) and changes officer within its office with probability
-    `move_share` per period. A share `missing_share` of the entries
+    case goes to an officer of its office drawn in proportion to the officer's affinity for its
+    kind (lognormal, log-sd `specialization_sigma`; the status quo's caseloads are not used, as
+    they can exceed the hours a period has), and changes officer within its office with
+    probability `move_share` per period. A share `missing_share` of the entries
     of each shape is dropped, as nobody logged them. Hours are rounded to 0.01 h.
     """
     if periods < 1:
@@ -539,12 +549,42 @@ def generate_time_logs(
     start = located["start"].fill_null(offices.height).to_numpy().astype(np.int64)
     count = located["count"].fill_null(n_officers).to_numpy().astype(np.int64)
 
-    def draw_officer() -> np.ndarray:
-        pick = np.minimum((rng.random(n) * count).astype(np.int64), count - 1)
-        return pool[start + pick]
+    # Officers specialize (detained units, monitoring desks, removals): each officer has an
+    # affinity per kind of case (its base rule and adjustments), and a case goes to an officer
+    # of its office with probability in proportion to it. Besides being realistic, unequal case
+    # mixes are what lets a per-officer log tell the figures apart.
+    with_effort = estimate_effort(cases.drop("effort_hours", strict=False), config)
+    kind = (
+        with_effort.select(
+            pl.struct(
+                pl.col("effort_base").fill_null(""),
+                pl.col("effort_adjustments").list.join(";"),
+            ).rank("dense")
+        )
+        .to_series()
+        .to_numpy()
+        .astype(np.int64)
+        - 1
+    )
+    n_kinds = int(kind.max()) + 1 if n else 0
+    affinity = np.exp(rng.normal(0.0, specialization_sigma, (n_officers, max(n_kinds, 1))))
+    group = start * max(n_kinds, 1) + kind  # (office range, kind): cases that draw alike
+    groups, group_of_case = np.unique(group, return_inverse=True)
 
-    # Officers are drawn evenly within the office rather than from the status quo, whose
-    # caseloads can exceed what anyone could log in a period.
+    def draw_officer() -> np.ndarray:
+        chosen = np.empty(n, dtype=np.int64)
+        u = rng.random(n)
+        order = np.argsort(group_of_case, kind="stable")
+        bounds = np.searchsorted(group_of_case[order], np.arange(groups.size + 1))
+        for g in range(groups.size):
+            members = order[bounds[g] : bounds[g + 1]]
+            first = members[0]
+            candidates = pool[start[first] : start[first] + count[first]]
+            weights = np.cumsum(affinity[candidates, kind[first]])
+            picked = np.searchsorted(weights, u[members] * weights[-1], side="right")
+            chosen[members] = candidates[np.minimum(picked, candidates.size - 1)]
+        return chosen
+
     officer = draw_officer()
 
     speed = np.exp(rng.normal(0.0, speed_sigma, n_officers) - speed_sigma**2 / 2)
@@ -559,13 +599,12 @@ def generate_time_logs(
         hours = mean * speed[officer] * noise
         label = period_label(p)
         held_parts.append(
-            pl.DataFrame(
-                {"case_id": case_ids, "officer_id": ids.gather(officer), "period": label}
-            )
+            pl.DataFrame({"case_id": case_ids, "officer_id": ids.gather(officer), "period": label})
         )
         per_case_parts.append(
             pl.DataFrame({"case_id": case_ids, "period": label, "hours": hours, "o": officer})
         )
+
     logged = pl.concat(per_case_parts)
     held = pl.concat(held_parts)
     totals = logged.group_by("o", "period").agg(pl.col("hours").sum()).sort("period", "o")
@@ -577,8 +616,14 @@ def generate_time_logs(
         }
     )
     per_officer = per_officer.filter(pl.Series(rng.random(per_officer.height) >= missing_share))
-    per_case = logged.filter(pl.Series(rng.random(logged.height) >= missing_share)).select(
-        "case_id", "period", pl.col("hours").round(2)
+    kept = logged.filter(pl.Series(rng.random(logged.height) >= missing_share))
+    per_case = pl.DataFrame(
+        {
+            "case_id": kept["case_id"],
+            "period": kept["period"],
+            "hours": kept["hours"].round(2),
+            "officer_id": ids.gather(kept["o"]),
+        }
     )
     return GeneratedLogs(
         per_case=per_case,

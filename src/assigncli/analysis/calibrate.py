@@ -28,6 +28,7 @@ named and keeps its current value.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -118,6 +119,7 @@ class Calibration:
     folds: int
     level: float
     replicates: int  # bootstrap replicates that converged
+    clusters: str  # what the folds and the bootstrap resample: "case" or "officer"
     shape: str
     log_file: str
     entries: int
@@ -138,6 +140,7 @@ class Calibration:
             "folds": self.folds,
             "level": self.level,
             "replicates": self.replicates,
+            "clusters": self.clusters,
             "held_out": {k: dataclasses.asdict(v) for k, v in self.held_out.items()},
             "figures": [f.to_dict() for f in self.figures],
             "warnings": list(self.warnings),
@@ -210,9 +213,7 @@ def _structure(config: Config, base_of_cell: np.ndarray, matched: np.ndarray) ->
     for i, rule in enumerate(config.effort.base, start=1):
         params.append(_Param("hours", rule.name, "effort.base", i, rule.hours, 0.0, inf))
     params.append(
-        _Param(
-            "default_hours", "default_hours", "effort", 0, config.effort.default_hours, 0.0, inf
-        )
+        _Param("default_hours", "default_hours", "effort", 0, config.effort.default_hours, 0.0, inf)
     )
     multiply_param: list[int | None] = []
     add_param: list[int | None] = []
@@ -329,7 +330,9 @@ def _fit(
         if estimator == "nnls":
             return float(np.sum(data.n * (data.y - pred) ** 2))
         pred = np.maximum(pred, floor)
-        return float(np.sum(data.n[active] * (np.log(pred[active]) + data.y[active] / pred[active])))
+        return float(
+            np.sum(data.n[active] * (np.log(pred[active]) + data.y[active] / pred[active]))
+        )
 
     current = loss(theta)
     for _ in range(_ITERATIONS):
@@ -396,7 +399,7 @@ def _identifiable(
             basis = columns[:, kept] / norms[kept]
             coef, *_ = np.linalg.lstsq(basis, col, rcond=None)
             residual = np.linalg.norm(col - basis @ coef)
-            if residual < _COLLINEAR_TOL ** 0.5:
+            if residual < _COLLINEAR_TOL**0.5:
                 partners = [labels[kept[i]] for i in np.flatnonzero(np.abs(coef) > 1e-6)]
                 notes[j] = "cannot be told apart from " + ", ".join(partners)
                 continue
@@ -452,33 +455,38 @@ def calibrate(
     if log.shape == "per_case":
         entries = log.entries.join(index, on="case_id", how="inner", maintain_order="left")
         case_of_entry = entries["__case"].to_numpy()
-        y_entry = entries["hours"].to_numpy().astype(np.float64)
-        # Clusters are cases: entries of one case in different periods resample together.
-        cluster_case, cluster_of_entry = np.unique(case_of_entry, return_inverse=True)
-        cluster_cell = cell_of_case[cluster_case]
-        cluster_n = np.bincount(cluster_of_entry).astype(np.float64)
-        cluster_s = np.bincount(cluster_of_entry, weights=y_entry)
-        n_clusters = cluster_case.size
+        y_obs = entries["hours"].to_numpy().astype(np.float64)
         obs_cell = cell_of_case[case_of_entry]
-        logged_cases = cluster_case
+        logged_cases = np.unique(case_of_entry)
+        # Entries that share a cluster resample together: an officer's speed is in all of the
+        # officer's entries, a case's peculiarity in all of its periods.
+        if "officer_id" in entries.columns:
+            _, cluster_of_obs = np.unique(entries["officer_id"].to_numpy(), return_inverse=True)
+        else:
+            _, cluster_of_obs = np.unique(case_of_entry, return_inverse=True)
+        n_clusters = int(cluster_of_obs.max()) + 1 if cluster_of_obs.size else 0
+        pair_key, pair_of_obs = np.unique(
+            cluster_of_obs.astype(np.int64) * n_cells + obs_cell, return_inverse=True
+        )
+        pair_cluster, pair_cell = pair_key // n_cells, pair_key % n_cells
+        pair_n = np.bincount(pair_of_obs).astype(np.float64)
+        pair_s = np.bincount(pair_of_obs, weights=y_obs)
 
         def build(weight: np.ndarray) -> _Data:
-            n = np.bincount(cluster_cell, weights=weight * cluster_n, minlength=n_cells)
-            s = np.bincount(cluster_cell, weights=weight * cluster_s, minlength=n_cells)
+            w = weight[pair_cluster]
+            n = np.bincount(pair_cell, weights=w * pair_n, minlength=n_cells)
+            s = np.bincount(pair_cell, weights=w * pair_s, minlength=n_cells)
             y = np.divide(s, n, out=np.zeros(n_cells), where=n > 0)
             return _Data(None, y, n)
 
         def predict_entries(mu: np.ndarray) -> np.ndarray:
-            return mu[obs_cell]
+            return np.asarray(mu[obs_cell])
 
-        y_obs = y_entry
-        cluster_of_obs = cluster_of_entry
     else:
         assert log.held is not None
         entries = log.entries.with_row_index("__entry")
-        held = (
-            log.held.join(index, on="case_id", how="inner")
-            .join(entries.select("officer_id", "period", "__entry"), on=["officer_id", "period"])
+        held = log.held.join(index, on="case_id", how="inner").join(
+            entries.select("officer_id", "period", "__entry"), on=["officer_id", "period"]
         )
         entry = held["__entry"].to_numpy().astype(np.int64)
         case = held["__case"].to_numpy()
@@ -509,18 +517,18 @@ def calibrate(
     full = build(np.ones(n_clusters))
     free, notes = _identifiable(full, structure, cases_per_param)
     theta0 = structure.theta0
-    for j in np.flatnonzero(~free):
+    for j in map(int, np.flatnonzero(~free)):
         warnings.append(
             f"{_section_label(structure.params[j])} is not fitted ({notes[j]}); "
             f"it keeps its current value {structure.params[j].current:g}"
         )
-    for j in np.flatnonzero(free & (cases_per_param < min_cases)):
+    for j in map(int, np.flatnonzero(free & (cases_per_param < min_cases))):
         warnings.append(
             f"{_section_label(structure.params[j])}: only {cases_per_param[j]} case(s) in the "
             f"log (fewer than {min_cases}); its figure is poorly determined"
         )
 
-    # Held-out error, folds grouped by case (per-case logs) or by officer (per-officer logs).
+    # Held-out error, folds grouped by the same clusters as the bootstrap.
     held_out: dict[str, Scores] = {}
     if folds:
         fold_of_cluster = rng.permutation(n_clusters) % folds
@@ -546,10 +554,9 @@ def calibrate(
     draws: list[np.ndarray] = []
     for r in range(replicates):
         weight = np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)
-        try:
+        # A degenerate resample (every case of a figure left out) is skipped.
+        with contextlib.suppress(ValueError, np.linalg.LinAlgError):
             draws.append(_fit(build(weight.astype(np.float64)), structure, free, theta_hat, chosen))
-        except (ValueError, np.linalg.LinAlgError):  # a degenerate resample: skip it
-            pass
         if progress is not None:
             progress(r + 1, replicates)
     if replicates and len(draws) < replicates:
@@ -593,6 +600,7 @@ def calibrate(
         folds=folds,
         level=level,
         replicates=len(draws),
+        clusters="officer" if "officer_id" in log.entries.columns else "case",
         shape=log.shape,
         log_file=log.file,
         entries=log.entries.height,
@@ -607,8 +615,8 @@ def _cells_of(structure: _Structure, j: int) -> np.ndarray:
     """Cells whose expected hours involve figure `j`."""
     q = structure.params[j]
     if q.kind in ("hours", "default_hours"):
-        return structure.base_of_cell == j
-    return structure.matched[:, q.index - 1]
+        return np.asarray(structure.base_of_cell == j)
+    return np.asarray(structure.matched[:, q.index - 1])
 
 
 def _section_label(p: _Param) -> str:
