@@ -275,12 +275,11 @@ def _check_entries(
             issues,
         )
     raw_hours = pl.col("__raw_hours")
-    _flag(
-        frame, raw_hours.is_null(), file, "hours", "empty_value", "hours must not be empty", issues
-    )
+    empty = raw_hours.is_null() | (raw_hours.cast(pl.String()).str.strip_chars() == "")
+    _flag(frame, empty, file, "hours", "empty_value", "hours must not be empty", issues)
     _flag(
         frame,
-        raw_hours.is_not_null() & pl.col("hours").is_null(),
+        ~empty & pl.col("hours").is_null(),
         file,
         "hours",
         "not_a_number",
