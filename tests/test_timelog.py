@@ -97,7 +97,9 @@ def test_generated_logs_are_reproducible(
     assert not other.per_case["hours"].equals(logs.per_case["hours"])
 
 
-def test_officers_specialize(logs: GeneratedLogs, data: tuple[Path, Path, pl.DataFrame, pl.DataFrame]) -> None:
+def test_officers_specialize(
+    logs: GeneratedLogs, data: tuple[Path, Path, pl.DataFrame, pl.DataFrame]
+) -> None:
     """Officers' case mixes differ more than random assignment would make them (affinity)."""
     cases = data[3].select("case_id", "final_order")
     share = (
@@ -110,7 +112,9 @@ def test_officers_specialize(logs: GeneratedLogs, data: tuple[Path, Path, pl.Dat
     assert share["final_order"].std() > 0.05  # type: ignore[operator]
 
 
-def test_generation_rejects_bad_settings(data: tuple[Path, Path, pl.DataFrame, pl.DataFrame]) -> None:
+def test_generation_rejects_bad_settings(
+    data: tuple[Path, Path, pl.DataFrame, pl.DataFrame],
+) -> None:
     """Zero periods or a missing share of 1 are usage errors."""
     with pytest.raises(UsageError):
         generate_time_logs(data[3], data[2], CONFIG, periods=0)
@@ -209,7 +213,9 @@ def test_max_hours_sets_the_absurd_limit(
     tmp_path: Path, data: tuple[Path, Path, pl.DataFrame, pl.DataFrame]
 ) -> None:
     """--max-hours lowers the bound: a 30-hour case-period is absurd for a 10-hour limit."""
-    log = pl.DataFrame({"case_id": data[3]["case_id"][:2], "period": ["p", "p"], "hours": [3.0, 30.0]})
+    log = pl.DataFrame(
+        {"case_id": data[3]["case_id"][:2], "period": ["p", "p"], "hours": [3.0, 30.0]}
+    )
     found = _problems(_write(tmp_path, "log.csv", log), data[3], max_hours=10.0)
     assert list(found) == ["absurd_hours"]
 
@@ -218,7 +224,9 @@ def test_missing_columns_name_both_shapes(
     tmp_path: Path, data: tuple[Path, Path, pl.DataFrame, pl.DataFrame]
 ) -> None:
     """A log with neither id column says what either shape needs; a missing 'hours' is named."""
-    found = _problems(_write(tmp_path, "a.csv", pl.DataFrame({"id": ["x"], "hours": [1.0]})), data[3])
+    found = _problems(
+        _write(tmp_path, "a.csv", pl.DataFrame({"id": ["x"], "hours": [1.0]})), data[3]
+    )
     assert "per case" in found["missing_column"][0] and "per officer" in found["missing_column"][0]
     found = _problems(
         _write(tmp_path, "b.csv", pl.DataFrame({"case_id": ["x"], "period": ["p"]})), data[3]
@@ -226,7 +234,9 @@ def test_missing_columns_name_both_shapes(
     assert "'hours'" in found["missing_column"][0]
 
 
-def test_unreadable_logs_say_time_log(tmp_path: Path, data: tuple[Path, Path, pl.DataFrame, pl.DataFrame]) -> None:
+def test_unreadable_logs_say_time_log(
+    tmp_path: Path, data: tuple[Path, Path, pl.DataFrame, pl.DataFrame]
+) -> None:
     """Missing file, wrong extension and empty file are reported as a time log's problems."""
     assert "time log not found" in _problems(tmp_path / "none.csv", data[3])["missing_file"][0]
     (tmp_path / "log.txt").write_text("case_id,period,hours\n")
@@ -292,9 +302,7 @@ def test_cli_bad_log_exits_3_and_writes_nothing(
         pl.DataFrame({"case_id": [ids[0], ids[1]], "period": ["p", "p"], "hours": [1.0, -1.0]}),
     )
     out = tmp_path / "fitted.toml"
-    result = CliRunner().invoke(
-        app, ["effort", "fit", str(data[1]), str(log), "--out", str(out)]
-    )
+    result = CliRunner().invoke(app, ["effort", "fit", str(data[1]), str(log), "--out", str(out)])
     assert result.exit_code == 3
     assert "column 'hours', row 2" in result.output
     assert not out.exists()
