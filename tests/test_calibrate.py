@@ -64,7 +64,7 @@ def _per_case(
     periods: int = 3,
     **kw: float,
 ) -> TimeLog:
-    logs = generate_time_logs(cases, roster, config, periods=periods, seed=seed, **kw)  # type: ignore[arg-type]
+    logs = generate_time_logs(cases, roster, config, periods=periods, seed=seed, **kw)
     return TimeLog("per_case", logs.per_case, None, "log.csv")
 
 
@@ -107,7 +107,7 @@ def test_noiseless_logs_give_the_figures_exactly(small: tuple[pl.DataFrame, pl.D
         cases, roster, SIMPLE, seed=1, noise_sigma=0.0, speed_sigma=0.0, missing_share=0.0
     )
     for estimator in ("gamma", "nnls"):
-        result = calibrate(cases, log, SIMPLE, estimator=estimator, folds=0, replicates=0)  # type: ignore[arg-type]
+        result = calibrate(cases, log, SIMPLE, estimator=estimator, folds=0, replicates=0)
         # Logged hours are rounded to 0.01 h, which is all that separates fit and truth.
         assert max(_relative_errors(result).values()) < 5e-3
 
