@@ -563,8 +563,7 @@ def _render_calibration(result: Calibration, out: Path | None, console: Console)
     console.print(table)
     if result.held_out:
         errors = Table(
-            title=f"Held-out error ({result.folds}-fold, by "
-            f"{'case' if result.shape == 'per_case' else 'officer'})",
+            title=f"Held-out error ({result.folds}-fold, grouped by {result.clusters})",
             title_justify="left",
             box=box.SIMPLE_HEAD,
             pad_edge=False,
@@ -585,8 +584,8 @@ def _render_calibration(result: Calibration, out: Path | None, console: Console)
         "interval; n.s.: not significantly different from the current figure (inside the interval)"
     )
     notes.append(
-        f"estimator: {result.estimator}; intervals: percentile bootstrap, "
-        f"{result.replicates} replicates"
+        f"estimator: {result.estimator}; intervals: percentile bootstrap over "
+        f"{result.clusters}s, {result.replicates} replicates"
     )
     notes.append(
         f"fitted model written to {out}"

@@ -457,20 +457,21 @@ def calibrate(
         case_of_entry = entries["__case"].to_numpy()
         y_obs = entries["hours"].to_numpy().astype(np.float64)
         obs_cell = cell_of_case[case_of_entry]
-        logged_cases = np.unique(case_of_entry)
         # Entries that share a cluster resample together: an officer's speed is in all of the
         # officer's entries, a case's peculiarity in all of its periods.
-        if "officer_id" in entries.columns:
-            _, cluster_of_obs = np.unique(entries["officer_id"].to_numpy(), return_inverse=True)
-        else:
-            _, cluster_of_obs = np.unique(case_of_entry, return_inverse=True)
+        cluster_key = "officer_id" if "officer_id" in entries.columns else "__case"
+        cluster_of_obs = _dense_codes(entries[cluster_key])
         n_clusters = int(cluster_of_obs.max()) + 1 if cluster_of_obs.size else 0
-        pair_key, pair_of_obs = np.unique(
-            cluster_of_obs.astype(np.int64) * n_cells + obs_cell, return_inverse=True
+        logged_cases = entries["__case"].unique().to_numpy()
+        pairs = (
+            pl.DataFrame({"cluster": cluster_of_obs, "cell": obs_cell, "hours": y_obs})
+            .group_by("cluster", "cell")
+            .agg(pl.len().alias("n"), pl.col("hours").sum().alias("s"))
         )
-        pair_cluster, pair_cell = pair_key // n_cells, pair_key % n_cells
-        pair_n = np.bincount(pair_of_obs).astype(np.float64)
-        pair_s = np.bincount(pair_of_obs, weights=y_obs)
+        pair_cluster = pairs["cluster"].to_numpy()
+        pair_cell = pairs["cell"].to_numpy()
+        pair_n = pairs["n"].to_numpy().astype(np.float64)
+        pair_s = pairs["s"].to_numpy().astype(np.float64)
 
         def build(weight: np.ndarray) -> _Data:
             w = weight[pair_cluster]
@@ -496,10 +497,9 @@ def calibrate(
         ).reshape(rows, n_cells)
         design = counts.astype(np.float64)
         y_obs = entries["hours"].to_numpy().astype(np.float64)
-        officers = entries["officer_id"].to_numpy()
-        _, cluster_of_obs = np.unique(officers, return_inverse=True)
+        cluster_of_obs = _dense_codes(entries["officer_id"])
         n_clusters = int(cluster_of_obs.max()) + 1 if rows else 0
-        logged_cases = np.unique(case)
+        logged_cases = held["__case"].unique().to_numpy()
 
         def build(weight: np.ndarray) -> _Data:
             return _Data(design, y_obs, weight[cluster_of_obs].astype(np.float64))
@@ -609,6 +609,13 @@ def calibrate(
         cells=n_cells,
         warnings=tuple(warnings),
     )
+
+
+def _dense_codes(values: pl.Series) -> np.ndarray:
+    """0, 1, … per distinct value, by hashing (sorting millions of strings costs seconds)."""
+    frame = values.alias("value").to_frame()
+    distinct = frame.unique()
+    return np.asarray(row_positions(frame, distinct).to_numpy().astype(np.int64))
 
 
 def _cells_of(structure: _Structure, j: int) -> np.ndarray:
