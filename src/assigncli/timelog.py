@@ -47,6 +47,7 @@ SPEED_SIGMA = 0.15  # lognormal spread of officer speed (1.0 = the model's hours
 MISSING_SHARE = 0.05  # entries nobody logged
 MOVE_SHARE = 0.10  # cases that change officer (within their office) from one period to the next
 SPECIALIZATION_SIGMA = 1.0  # lognormal spread of an officer's affinity for each kind of case
+_BALANCING_ROUNDS = 50
 
 
 @dataclass(frozen=True)
@@ -581,21 +582,42 @@ def generate_time_logs(
         .astype(np.int64)
         - 1
     )
-    n_kinds = int(kind.max()) + 1 if n else 0
-    affinity = np.exp(rng.normal(0.0, specialization_sigma, (n_officers, max(n_kinds, 1))))
-    group = start * max(n_kinds, 1) + kind  # (office range, kind): cases that draw alike
-    groups, group_of_case = np.unique(group, return_inverse=True)
+    n_kinds = int(kind.max()) + 1 if n else 1
+    affinity = np.exp(rng.normal(0.0, specialization_sigma, (n_officers, n_kinds)))
+    group = start * n_kinds + kind  # (office range, kind): cases that draw alike
+    groups, first_of_group, group_of_case = np.unique(
+        group, return_index=True, return_inverse=True
+    )
+    group_hours = np.bincount(group_of_case, weights=mean, minlength=groups.size)
+    order = np.argsort(group_of_case, kind="stable")
+    bounds = np.searchsorted(group_of_case[order], np.arange(groups.size + 1))
+    # Per office, the officers' affinities are rescaled until every officer expects the same
+    # hours (Sinkhorn balancing): specialization changes the mix of a caseload, not its size,
+    # so no officer is asked to log more hours than a period has.
+    weights_of_group: list[np.ndarray] = [np.empty(0)] * groups.size
+    for office_start in np.unique(start[first_of_group]):
+        members = np.flatnonzero(start[first_of_group] == office_start)
+        first = first_of_group[members[0]]
+        candidates = pool[office_start : office_start + count[first]]
+        kinds = kind[first_of_group[members]]
+        table = affinity[np.ix_(candidates, kinds)]
+        scale = np.ones(candidates.size)
+        for _ in range(_BALANCING_ROUNDS):
+            shares = table * scale[:, None]
+            shares /= shares.sum(axis=0, keepdims=True)
+            load = shares @ group_hours[members]
+            scale *= load.mean() / np.maximum(load, 1e-12)
+        for column, g in enumerate(members):
+            weights_of_group[g] = np.cumsum(table[:, column] * scale)
 
     def draw_officer() -> np.ndarray:
         chosen = np.empty(n, dtype=np.int64)
         u = rng.random(n)
-        order = np.argsort(group_of_case, kind="stable")
-        bounds = np.searchsorted(group_of_case[order], np.arange(groups.size + 1))
         for g in range(groups.size):
             members = order[bounds[g] : bounds[g + 1]]
             first = members[0]
             candidates = pool[start[first] : start[first] + count[first]]
-            weights = np.cumsum(affinity[candidates, kind[first]])
+            weights = weights_of_group[g]
             picked = np.searchsorted(weights, u[members] * weights[-1], side="right")
             chosen[members] = candidates[np.minimum(picked, candidates.size - 1)]
         return chosen
