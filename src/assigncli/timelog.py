@@ -585,9 +585,7 @@ def generate_time_logs(
     n_kinds = int(kind.max()) + 1 if n else 1
     affinity = np.exp(rng.normal(0.0, specialization_sigma, (n_officers, n_kinds)))
     group = start * n_kinds + kind  # (office range, kind): cases that draw alike
-    groups, first_of_group, group_of_case = np.unique(
-        group, return_index=True, return_inverse=True
-    )
+    groups, first_of_group, group_of_case = np.unique(group, return_index=True, return_inverse=True)
     group_hours = np.bincount(group_of_case, weights=mean, minlength=groups.size)
     order = np.argsort(group_of_case, kind="stable")
     bounds = np.searchsorted(group_of_case[order], np.arange(groups.size + 1))

@@ -39,6 +39,7 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
+from scipy import sparse
 from scipy.optimize import lsq_linear
 
 from assigncli.config import AdjustRule, BaseRule, Config
@@ -59,7 +60,7 @@ MIN_CASES = 30  # below this many cases a figure is reported as poorly determine
 _COLLINEAR_TOL = 1e-7  # relative residual below which a figure's column is a combination of others
 _ITERATIONS = 100
 _HALVINGS = 30
-_TOLERANCE = 1e-10
+_TOLERANCE = 1e-8  # relative step; far below any interval's width
 
 
 @dataclass(frozen=True)
@@ -287,15 +288,15 @@ class _Data:
     Per-officer logs: one per officer-period (L = case counts per cell, y = logged hours, n = 1).
     """
 
-    design: np.ndarray | None  # (J, C) counts; None means the identity
+    design: Any  # (J, C) counts as a scipy sparse matrix; None means the identity
     y: np.ndarray
     n: np.ndarray
 
     def predict(self, mu: np.ndarray) -> np.ndarray:
-        return mu if self.design is None else self.design @ mu
+        return mu if self.design is None else np.asarray(self.design @ mu)
 
     def jacobian(self, dmu: np.ndarray) -> np.ndarray:
-        return dmu if self.design is None else self.design @ dmu
+        return dmu if self.design is None else np.asarray(self.design @ dmu)
 
 
 def _fit(
@@ -492,17 +493,21 @@ def calibrate(
         entry = held["__entry"].to_numpy().astype(np.int64)
         case = held["__case"].to_numpy()
         rows = entries.height
-        counts = np.bincount(
-            entry * n_cells + cell_of_case[case], minlength=rows * n_cells
-        ).reshape(rows, n_cells)
-        design = counts.astype(np.float64)
+        # Cases held per (entry, cell), sparse: an officer holds a few dozen kinds of case.
+        pair_key, pair_count = np.unique(entry * n_cells + cell_of_case[case], return_counts=True)
+        design = sparse.csr_matrix(
+            (pair_count.astype(np.float64), (pair_key // n_cells, pair_key % n_cells)),
+            shape=(rows, n_cells),
+        )
         y_obs = entries["hours"].to_numpy().astype(np.float64)
         cluster_of_obs = _dense_codes(entries["officer_id"])
         n_clusters = int(cluster_of_obs.max()) + 1 if rows else 0
         logged_cases = held["__case"].unique().to_numpy()
 
         def build(weight: np.ndarray) -> _Data:
-            return _Data(design, y_obs, weight[cluster_of_obs].astype(np.float64))
+            n = weight[cluster_of_obs].astype(np.float64)
+            kept = n > 0  # officers a resample leaves out cost nothing
+            return _Data(design[kept], y_obs[kept], n[kept])
 
         def predict_entries(mu: np.ndarray) -> np.ndarray:
             return np.asarray(design @ mu)
