@@ -545,8 +545,7 @@ def _render_calibration(result: Calibration, out: Path | None, console: Console)
     for f in result.figures:
         where = "default" if f.kind == "default_hours" else f"{f.section[7:]} #{f.index} {f.rule}"
         if f.status != "fitted":
-            verdict = "[yellow]not fitted[/yellow]"
-            notes.append(f"{f.label}: not fitted ({f.note}); keeps {f.current:g}")
+            verdict = "[yellow]not fitted[/yellow]"  # the warning above says why
             fitted, interval = "—", "—"
         else:
             fitted = f"{f.fitted:.4g}"

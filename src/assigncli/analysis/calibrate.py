@@ -466,7 +466,7 @@ def calibrate(
         logged_cases = entries["__case"].unique().to_numpy()
         pairs = (
             pl.DataFrame({"cluster": cluster_of_obs, "cell": obs_cell, "hours": y_obs})
-            .group_by("cluster", "cell")
+            .group_by("cluster", "cell", maintain_order=True)
             .agg(pl.len().alias("n"), pl.col("hours").sum().alias("s"))
         )
         pair_cluster = pairs["cluster"].to_numpy()
@@ -619,7 +619,7 @@ def calibrate(
 def _dense_codes(values: pl.Series) -> np.ndarray:
     """0, 1, … per distinct value, by hashing (sorting millions of strings costs seconds)."""
     frame = values.alias("value").to_frame()
-    distinct = frame.unique()
+    distinct = frame.unique(maintain_order=True)  # the same codes every run, for the seed
     return np.asarray(row_positions(frame, distinct).to_numpy().astype(np.int64))
 
 
@@ -714,8 +714,8 @@ def fitted_toml(calibration: Calibration) -> str:
         f"# ({calibration.shape.replace('_', '-')} log: {calibration.entries:,} entries, "
         f"{calibration.cases:,} cases, {calibration.periods} period(s)) with the "
         f"{calibration.estimator} estimator;",
-        f"# intervals: {calibration.level:.0%} percentile bootstrap, "
-        f"{calibration.replicates} replicates.",
+        f"# intervals: {calibration.level:.0%} percentile bootstrap over "
+        f"{calibration.clusters}s, {calibration.replicates} replicates.",
     ]
     if held is not None and current is not None:
         lines.append(
