@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -31,6 +31,7 @@ from assigncli.errors import (
 if TYPE_CHECKING:
     from assigncli.analysis.calibrate import Calibration
     from assigncli.analysis.compare import Comparison
+    from assigncli.result import ComponentReport
 
 app = typer.Typer(
     name="assign",
@@ -41,7 +42,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-log = logging.getLogger("assigncli")
 
 # -- shared options -------------------------------------------------------------------------
 
@@ -65,6 +65,10 @@ VerboseOpt = Annotated[
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (solver and generator).")]
 TimeLimitOpt = Annotated[
     float, typer.Option("--time-limit", min=0.1, help="Hard limit on solving time, in seconds.")
+]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option("--sheet", help="Worksheet to read from Excel inputs (default: the first)."),
 ]
 ReportOpt = Annotated[
     Path | None,
@@ -181,6 +185,7 @@ def plan(
         ),
     ] = None,
     report: ReportOpt = None,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -189,7 +194,12 @@ def plan(
     from assigncli.pipeline import PhaseClock, manifest, run_plan
     from assigncli.render.terminal import render, summary_dict
     from assigncli.solvers.solve import SolveOptions
-    from assigncli.write import file_sha256, output_paths, write_all, write_json, write_table
+    from assigncli.write import (
+        file_sha256,
+        output_paths,
+        refuse_overwriting_inputs,
+        write_plan_set,
+    )
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
@@ -197,6 +207,7 @@ def plan(
             raise UsageError(f"--solver must be auto, exact or scale, not {solver!r}")
         paths = output_paths(out)  # rejects unknown extensions before any work
         _check_report_path(report, [paths.plan, paths.officers, paths.manifest])
+        refuse_overwriting_inputs([*paths.all(), report], _inputs(roster, cases, config))
         cfg = load_config(config)
         options = SolveOptions(
             solver=_solver(solver),
@@ -214,6 +225,7 @@ def plan(
                 options,
                 clock=clock,
                 progress=lambda msg: status.update(f"solve: {msg}"),
+                sheet=sheet,
             )
             status.update("[bold]write[/bold]")
             with clock.phase("write"):
@@ -227,27 +239,25 @@ def plan(
                 hashes = {"roster": file_sha256(roster), "cases": file_sha256(cases)}
                 run = replace(run, phases=tuple(clock.phases))
                 info = manifest(run, hashes, files)
-                writers = [
-                    (paths.plan, lambda p: write_table(run.plan, p)),
-                    (paths.officers, lambda p: write_table(run.officers, p)),
-                    (paths.manifest, lambda p: write_json(info, p)),
-                ]
+                report_file = None
                 if report is not None:
                     from assigncli.render.report import html_writer, plan_report_html
 
                     status.update("[bold]report[/bold]")
-                    writers.append((report, html_writer(plan_report_html(run))))
-                    report.parent.mkdir(parents=True, exist_ok=True)
-                paths.plan.parent.mkdir(parents=True, exist_ok=True)
-                write_all(writers)
+                    report_file = (report, html_writer(plan_report_html(run)))
+                write_plan_set(paths, run.plan, run.officers, info, report=report_file)
         run = replace(run, phases=tuple(clock.phases))
         ui.problems(run.warnings)
         if verbose:
-            _phase_table(ui, run.phases, run.solution.component_log)
+            _phase_table(ui, run.phases, run.solution.components)
         if json_out:
             ui.emit_json(summary_dict(run, files))
         elif not quiet:
             render(run, files, Console())
+
+
+def _inputs(*paths: Path | None) -> list[Path]:
+    return [path for path in paths if path is not None]
 
 
 def _solver(name: str) -> Literal["auto", "exact", "scale"]:
@@ -258,16 +268,16 @@ def _solver(name: str) -> Literal["auto", "exact", "scale"]:
     return "auto"
 
 
-def _phase_table(ui: Ui, phases: Any, component_log: Any = ()) -> None:
+def _phase_table(ui: Ui, phases: Any, components: Sequence[ComponentReport] = ()) -> None:
     """Time and memory per phase; under `solve`, the steps of its longest component."""
     table = Table(title="phases", title_justify="left")
     for column in ("phase", "seconds", "rss MB", "peak MB"):
         table.add_column(column, justify="left" if column == "phase" else "right")
-    longest = max(component_log, key=lambda row: row["seconds"], default=None)
+    longest = max(components, key=lambda c: c.seconds, default=None)
     for p in phases:
         table.add_row(p.name, f"{p.seconds:.2f}", f"{p.rss_mb:,.0f}", f"{p.peak_mb:,.0f}")
         if p.name == "solve" and longest is not None:
-            for step, seconds in longest["steps"].items():
+            for step, seconds in longest.steps.items():
                 table.add_row(f"  {step}", f"{seconds:.2f}", "", "", style="dim")
     ui.err.print(table)
 
@@ -280,6 +290,7 @@ def validate(
     roster: Annotated[Path, typer.Argument(help="Officer roster (.parquet, .csv, .xlsx).")],
     cases: Annotated[Path, typer.Argument(help="Case list (.parquet, .csv, .xlsx).")],
     config: ConfigOpt = None,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -291,7 +302,7 @@ def validate(
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
         cfg = load_config(config)
-        result = check_inputs(roster, cases, cfg)
+        result = check_inputs(roster, cases, cfg, sheet=sheet)
         if result.ok and result.cases is not None:
             # Effort rules are part of the contract too: a rule naming a missing column is an error.
             estimate_effort(result.cases, cfg)
@@ -356,6 +367,7 @@ def effort(
         Path | None, typer.Option("--out", "-o", help="Write the per-case audit table here.")
     ] = None,
     config: ConfigOpt = None,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -363,12 +375,13 @@ def effort(
     """Per-case effort with the rules that produced it, and how much each rule contributed."""
     from assigncli.effort import effort_audit, effort_rule_summary, estimate_effort
     from assigncli.validate import load_cases
-    from assigncli.write import write_table
+    from assigncli.write import refuse_overwriting_inputs, write_table
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
+        refuse_overwriting_inputs([out], _inputs(cases, config))
         cfg = load_config(config)
-        valid, warnings = load_cases(cases)
+        valid, warnings = load_cases(cases, sheet=sheet)
         ui.problems(warnings)
         with_effort = estimate_effort(valid, cfg)
         audit = effort_audit(with_effort, cfg)
@@ -468,21 +481,18 @@ def effort_fit(
     from assigncli.analysis.calibrate import calibrate, fitted_toml
     from assigncli.timelog import HeldSource, load_time_log
     from assigncli.validate import load_cases
-    from assigncli.write import write_all
+    from assigncli.write import refuse_overwriting_inputs, write_all
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
         if estimator not in ("auto", "gamma", "nnls"):
             raise UsageError(f"--estimator must be auto, gamma or nnls, not {estimator!r}")
         sources = [HeldSource.parse(h) for h in held or []]
-        if out is not None:
-            if out.suffix.lower() != ".toml":
-                raise UsageError(f"--out must name a .toml file, not {str(out)!r}")
-            inputs = [cases, timelog, *(s.path for s in sources)]
-            if config is not None:
-                inputs.append(config)
-            if any(out.resolve() == p.resolve() for p in inputs):
-                raise UsageError(f"--out {out} is one of the inputs; choose another file")
+        if out is not None and out.suffix.lower() != ".toml":
+            raise UsageError(f"--out must name a .toml file, not {str(out)!r}")
+        refuse_overwriting_inputs(
+            [out], _inputs(cases, timelog, config, *(source.path for source in sources))
+        )
         cfg = load_config(config)
         valid, warnings = load_cases(cases)
         ui.problems(warnings)
@@ -513,12 +523,11 @@ def effort_fit(
             )
         if out is not None:
             text = fitted_toml(result)
-            out.parent.mkdir(parents=True, exist_ok=True)
 
             def write_text(path: Path) -> None:
                 path.write_text(text, encoding="utf-8")
 
-            write_all([(out, write_text)])
+            write_all([(out, write_text)], make_dirs=True)
         if json_out:
             ui.emit_json({"status": "ok", **result.to_dict(), "file": str(out) if out else None})
         elif not quiet:
@@ -690,6 +699,7 @@ def compare(
     config: ConfigOpt = None,
     time_limit: TimeLimitOpt = 30.0,
     seed: SeedOpt = 0,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -699,11 +709,12 @@ def compare(
     from assigncli.analysis.compare import compare_files
     from assigncli.pipeline import PhaseClock
     from assigncli.solvers.solve import SolveOptions
-    from assigncli.write import write_all
+    from assigncli.write import refuse_overwriting_inputs, write_all
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
         _check_report_path(report, [])
+        refuse_overwriting_inputs([report], _inputs(roster, cases, config))
         cfg = load_config(config)
         options = SolveOptions(time_limit=time_limit, seed=seed)
         with ui.err.status("starting", spinner="dots") as status:
@@ -715,6 +726,7 @@ def compare(
                 options,
                 clock=clock,
                 progress=lambda msg: status.update(f"solve: {msg}"),
+                sheet=sheet,
             )
             files: dict[str, str] = {}
             if report is not None:
@@ -722,8 +734,7 @@ def compare(
 
                 with clock.phase("report"):
                     text = compare_report_html(comparison)
-                    report.parent.mkdir(parents=True, exist_ok=True)
-                    write_all([(report, html_writer(text))])
+                    write_all([(report, html_writer(text))], make_dirs=True)
                 files["report"] = str(report)
         ui.problems(comparison.run.warnings)
         if verbose:

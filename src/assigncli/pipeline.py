@@ -25,7 +25,8 @@ from assigncli.effort import estimate_effort
 from assigncli.errors import AssignError, InputIssue
 from assigncli.plan import build_plan
 from assigncli.problem import Problem, build_problem, describe
-from assigncli.solvers.solve import Solution, SolveOptions, solve
+from assigncli.result import Solution
+from assigncli.solvers.solve import SolveOptions, solve
 from assigncli.validate import Inputs, load_inputs
 
 
@@ -98,11 +99,15 @@ def run_plan(
     *,
     clock: PhaseClock | None = None,
     progress: Callable[[str], None] | None = None,
+    sheet: str | None = None,
 ) -> PlanRun:
-    """Solve one planning cycle. Raises AssignError subclasses for every user-caused failure."""
+    """Solve one planning cycle. Raises AssignError subclasses for every user-caused failure.
+
+    ``sheet`` names the worksheet read from Excel inputs (default: the first).
+    """
     clock = clock or PhaseClock()
     with clock.phase("read+validate"):
-        inputs = load_inputs(roster_path, cases_path, config)
+        inputs = load_inputs(roster_path, cases_path, config, sheet=sheet)
     with clock.phase("effort"):
         # Planning needs the hours and skills only, not the audit columns of `assign effort`.
         cases = estimate_effort(inputs.cases, config, audit=False)
@@ -170,7 +175,7 @@ def manifest(run: PlanRun, input_hashes: dict[str, str], outputs: dict[str, str]
             "unassigned": run.check.unassigned,
         },
         "problem": describe(run.problem),
-        "components": list(run.solution.component_log),
+        "components": [c.to_dict() for c in run.solution.components],
         "phases": [p.to_dict() for p in run.phases],
         "warnings": [p.to_dict() for p in run.warnings],
     }

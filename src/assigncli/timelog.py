@@ -697,12 +697,12 @@ def write_time_logs(
     paths = time_log_paths(out_dir, fmt)
     tables = {"per_case": logs.per_case, "per_officer": logs.per_officer, "held": logs.held}
     if fmt == "xlsx":
-        from assigncli.generate import EXCEL_MAX_ROWS
+        from assigncli.write import EXCEL_MAX_ROWS
 
-        too_long = [k for k, t in tables.items() if t.height > EXCEL_MAX_ROWS]
+        too_long = [k for k, t in tables.items() if t.height + 1 > EXCEL_MAX_ROWS]
         if too_long:
             raise UsageError(
-                f"Excel holds at most {EXCEL_MAX_ROWS:,} rows per sheet; the {too_long[0]} time "
+                f"Excel holds at most {EXCEL_MAX_ROWS - 1:,} data rows per sheet; the {too_long[0]} time "
                 f"log has {tables[too_long[0]].height:,}: use parquet or csv"
             )
 
