@@ -283,6 +283,39 @@ def test_unidentifiable_figures_are_named_and_keep_their_value(
     assert any("'nobody' hours is not fitted" in w for w in result.warnings)
 
 
+def test_a_resample_without_a_rules_cases_keeps_its_figure(
+    small: tuple[pl.DataFrame, pl.DataFrame],
+) -> None:
+    """A rule with two cases is absent from some folds and resamples; those fits leave its figure
+    alone (a flat direction would send it to zero), and its interval uses only the resamples
+    that hold its cases."""
+    cases, roster = small
+    two = cases["case_id"].head(2).to_list()
+    config = parse_config(
+        {
+            "effort": {
+                "default_hours": 0.5,
+                "base": [
+                    {"name": "two", "when": f"case_id IN ('{two[0]}', '{two[1]}')", "hours": 3.0},
+                    *[
+                        {"name": r.name, "when": r.when, "hours": r.hours}
+                        for r in SIMPLE.effort.base
+                    ],
+                ],
+            }
+        }
+    )
+    logs = generate_time_logs(cases, roster, config, periods=2, seed=3)
+    log = TimeLog("per_case", logs.per_case.drop("officer_id"), None, "log.csv")
+    result = calibrate(cases, log, config, folds=5, replicates=100, seed=1)
+    figure = next(f for f in result.figures if f.rule == "two")
+    assert figure.status == "fitted"
+    assert 0.0 < figure.low <= figure.fitted <= figure.high < 30.0
+    assert any("resamples hold none of its cases" in w for w in result.warnings)
+    assert all(np.isfinite(s.mae) for s in result.held_out.values())
+    assert result.held_out["gamma"].mae < 1.5 * result.held_out["current"].mae
+
+
 def test_rules_with_few_cases_are_warned_about(small: tuple[pl.DataFrame, pl.DataFrame]) -> None:
     """Detained cases are ~1% of 3,000: fewer than --min-cases 100, so a warning names the rule."""
     cases, roster = small

@@ -33,6 +33,7 @@ import dataclasses
 import json
 import logging
 import math
+import warnings as warnings_module
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -94,10 +95,15 @@ class Figure:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            **{k: v for k, v in dataclasses.asdict(self).items()},
+            **{k: _json_number(v) for k, v in dataclasses.asdict(self).items()},
             "label": self.label,
             "significant": self.significant,
         }
+
+
+def _json_number(value: Any) -> Any:
+    """NaN (no interval, no positive hours) as null: JSON has no NaN."""
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 @dataclass(frozen=True)
@@ -142,7 +148,10 @@ class Calibration:
             "level": self.level,
             "replicates": self.replicates,
             "clusters": self.clusters,
-            "held_out": {k: dataclasses.asdict(v) for k, v in self.held_out.items()},
+            "held_out": {
+                k: {m: _json_number(x) for m, x in dataclasses.asdict(v).items()}
+                for k, v in self.held_out.items()
+            },
             "figures": [f.to_dict() for f in self.figures],
             "warnings": list(self.warnings),
         }
@@ -335,6 +344,12 @@ def _fit(
             np.sum(data.n[active] * (np.log(pred[active]) + data.y[active] / pred[active]))
         )
 
+    # A figure none of these observations involves (a fold or a resample without its cases)
+    # stays where it started instead of wandering along a flat direction.
+    touched = _touched(data, structure, theta)[idx]
+    idx, lower, upper = idx[touched], lower[touched], upper[touched]
+    if idx.size == 0:
+        return theta
     current = loss(theta)
     for _ in range(_ITERATIONS):
         mu, dmu = structure.mean(theta)
@@ -360,6 +375,12 @@ def _fit(
         if moved < _TOLERANCE or abs(previous - current) <= 1e-14 * abs(previous):
             break
     return theta
+
+
+def _touched(data: _Data, structure: _Structure, theta: np.ndarray) -> np.ndarray:
+    """Per figure: whether any observation with weight involves it."""
+    _, dmu = structure.mean(theta)
+    return np.asarray(np.abs(data.jacobian(dmu)).T @ data.n > 0)
 
 
 def _bounded_lstsq(
@@ -559,19 +580,30 @@ def calibrate(
     draws: list[np.ndarray] = []
     for r in range(replicates):
         weight = np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)
-        # A degenerate resample (every case of a figure left out) is skipped.
+        resample = build(weight.astype(np.float64))
+        # A degenerate resample (no observation left) is skipped.
         with contextlib.suppress(ValueError, np.linalg.LinAlgError):
-            draws.append(_fit(build(weight.astype(np.float64)), structure, free, theta_hat, chosen))
+            theta = _fit(resample, structure, free, theta_hat, chosen)
+            # A resample without any case of a rule says nothing about its figure.
+            theta[free & ~_touched(resample, structure, theta_hat)] = math.nan
+            draws.append(theta)
         if progress is not None:
             progress(r + 1, replicates)
     if replicates and len(draws) < replicates:
         warnings.append(f"{replicates - len(draws)} bootstrap replicate(s) failed and were skipped")
+    low = high = np.full(p, math.nan)
     if draws:
         sample = np.vstack(draws)
         alpha = (1.0 - level) / 2.0
-        low, high = np.quantile(sample, [alpha, 1.0 - alpha], axis=0)
-    else:
-        low = high = np.full(p, math.nan)
+        informed = np.sum(~np.isnan(sample), axis=0)
+        for j in map(int, np.flatnonzero(free & (informed > 0) & (informed < len(draws)))):
+            warnings.append(
+                f"{_section_label(structure.params[j])}: {len(draws) - informed[j]} of "
+                f"{len(draws)} resamples hold none of its cases; its interval uses the others"
+            )
+        with warnings_module.catch_warnings():
+            warnings_module.simplefilter("ignore", RuntimeWarning)  # all-NaN: no interval
+            low, high = np.nanquantile(sample, [alpha, 1.0 - alpha], axis=0)
 
     figures: list[Figure] = []
     for j, q in enumerate(structure.params):
