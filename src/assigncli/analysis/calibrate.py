@@ -481,8 +481,17 @@ def calibrate(
         obs_cell = cell_of_case[case_of_entry]
         # Entries that share a cluster resample together: an officer's speed is in all of the
         # officer's entries, a case's peculiarity in all of its periods.
-        cluster_key = "officer_id" if "officer_id" in entries.columns else "__case"
-        cluster_of_obs = _dense_codes(entries[cluster_key])
+        if "officer_id" in entries.columns:
+            # An entry nobody signed for is its case's own cluster.
+            unsigned = pl.col("officer_id").is_null() | (pl.col("officer_id") == "")
+            key = entries.select(
+                pl.when(unsigned)
+                .then(pl.format("\x00{}", pl.col("case_id")))
+                .otherwise(pl.col("officer_id"))
+            ).to_series()
+        else:
+            key = entries["__case"]
+        cluster_of_obs = _dense_codes(key)
         n_clusters = int(cluster_of_obs.max()) + 1 if cluster_of_obs.size else 0
         logged_cases = entries["__case"].unique().to_numpy()
         pairs = (
