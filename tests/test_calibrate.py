@@ -21,6 +21,7 @@ from assigncli.analysis.calibrate import (
 )
 from assigncli.cli import app
 from assigncli.config import Config, default_config, load_config, parse_config
+from assigncli.effort import estimate_effort
 from assigncli.generate import write_dataset
 from assigncli.timelog import TimeLog, generate_time_logs, true_hours
 from assigncli.validate import load_inputs
@@ -367,6 +368,29 @@ def test_fitted_toml_keeps_every_rule_and_cites_the_log(
     )
     assert "90% CI" in text and "not fitted" in text
     tomllib.loads(text)
+
+
+def test_fitted_builtin_model_loads_on_cases_missing_attributes(
+    tmp_path: Path, small: tuple[pl.DataFrame, pl.DataFrame]
+) -> None:
+    """The built-in model skips rules on absent columns; the fitted TOML (a strict config) keeps
+    them as comments, so it plans on the very case file it was fitted on."""
+    cases, roster = small
+    config = default_config()
+    log = _per_case(cases, roster, config, seed=6)
+    bare = cases.drop("monitoring")
+    result = calibrate(bare, log, config, folds=0, replicates=10)
+    path = tmp_path / "fitted.toml"
+    path.write_text(fitted_toml(result))
+    loaded = load_config(path)
+    estimate_effort(bare, loaded)  # no ConfigError: no rule reads 'monitoring'
+    assert {r.name for r in loaded.effort.adjust} == {
+        r.name for r in config.effort.adjust if "monitoring" not in r.when
+    }
+    assert [s.name for s in loaded.skills] == ["national security flag"]
+    text = path.read_text()
+    assert text.count("# Not in effect: the case file has no column 'monitoring'") == 4
+    assert "# [[effort.adjust]]" in text and "# [[skills]]" in text
 
 
 # --------------------------------------------------------------------------------------------

@@ -43,7 +43,8 @@ import polars as pl
 from scipy import sparse
 from scipy.optimize import lsq_linear
 
-from assigncli.config import AdjustRule, BaseRule, Config
+from assigncli.condition import parse_condition
+from assigncli.config import AdjustRule, BaseRule, Config, SkillRule
 from assigncli.effort import estimate_effort
 from assigncli.errors import UsageError
 from assigncli.read import row_positions
@@ -134,6 +135,9 @@ class Calibration:
     periods: int
     cells: int
     warnings: tuple[str, ...]
+    # Built-in rules that read columns the case file lacks, by (section, 1-based index): they
+    # did not apply, and the fitted TOML (a strict user config) leaves them as comments.
+    absent: dict[tuple[str, int], tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -638,6 +642,7 @@ def calibrate(
     for w in warnings:
         logger.warning("%s", w)
     return Calibration(
+        absent=_absent_rules(config, cases.columns),
         original=config,
         fitted=_fitted_config(config, figures),
         figures=tuple(figures),
@@ -655,6 +660,25 @@ def calibrate(
         cells=n_cells,
         warnings=tuple(warnings),
     )
+
+
+def _absent_rules(config: Config, columns: list[str]) -> dict[tuple[str, int], tuple[str, ...]]:
+    """Built-in rules whose condition reads a column the cases lack, with those columns."""
+    if not config.builtin:
+        return {}
+    present = set(columns)
+    absent: dict[tuple[str, int], tuple[str, ...]] = {}
+    sections: list[tuple[str, tuple[BaseRule | AdjustRule | SkillRule, ...]]] = [
+        ("effort.base", config.effort.base),
+        ("effort.adjust", config.effort.adjust),
+        ("skills", config.skills),
+    ]
+    for section, rules in sections:
+        for i, rule in enumerate(rules, start=1):
+            missing = tuple(c for c in parse_condition(rule.when).columns if c not in present)
+            if missing:
+                absent[(section, i)] = missing
+    return absent
 
 
 def _dense_codes(values: pl.Series) -> np.ndarray:
@@ -786,27 +810,41 @@ def fitted_toml(calibration: Calibration) -> str:
     def common(rule: BaseRule | AdjustRule) -> list[str]:
         return [f"name = {_toml_string(rule.name)}", f"when = {_toml_string(rule.when)}"]
 
-    for i, base in enumerate(cfg.effort.base, start=1):
-        lines += ["", "[[effort.base]]", *common(base)]
-        lines.append(figure_line("hours", "effort.base", i, "hours", base.hours))
-        if base.source:
-            lines.append(f"source = {_toml_string(base.source)}")
-    for i, adj in enumerate(cfg.effort.adjust, start=1):
-        lines += ["", "[[effort.adjust]]", *common(adj)]
-        if ("effort.adjust", i, "multiply") in by_key:
-            lines.append(figure_line("multiply", "effort.adjust", i, "multiply", adj.multiply))
-        if ("effort.adjust", i, "add") in by_key:
-            lines.append(figure_line("add", "effort.adjust", i, "add", adj.add))
-        if adj.source:
-            lines.append(f"source = {_toml_string(adj.source)}")
-    for skill in cfg.skills:
-        lines += [
+    def table(section: str, index: int, body: list[str]) -> list[str]:
+        missing = calibration.absent.get((section, index))
+        if missing is None:
+            return ["", f"[[{section}]]", *body]
+        # A config file is strict: a rule on a column the cases lack would stop every run on
+        # them, so it stays visible as a comment instead.
+        columns = ", ".join(f"'{c}'" for c in missing)
+        return [
             "",
-            "[[skills]]",
+            f"# Not in effect: the case file has no column {columns}; uncomment once it does.",
+            f"# [[{section}]]",
+            *(f"# {line}" for line in body),
+        ]
+
+    for i, base in enumerate(cfg.effort.base, start=1):
+        body = [*common(base), figure_line("hours", "effort.base", i, "hours", base.hours)]
+        if base.source:
+            body.append(f"source = {_toml_string(base.source)}")
+        lines += table("effort.base", i, body)
+    for i, adj in enumerate(cfg.effort.adjust, start=1):
+        body = common(adj)
+        if ("effort.adjust", i, "multiply") in by_key:
+            body.append(figure_line("multiply", "effort.adjust", i, "multiply", adj.multiply))
+        if ("effort.adjust", i, "add") in by_key:
+            body.append(figure_line("add", "effort.adjust", i, "add", adj.add))
+        if adj.source:
+            body.append(f"source = {_toml_string(adj.source)}")
+        lines += table("effort.adjust", i, body)
+    for i, skill in enumerate(cfg.skills, start=1):
+        body = [
             f"name = {_toml_string(skill.name)}",
             f"when = {_toml_string(skill.when)}",
             f"require = {_toml_string(skill.require)}",
         ]
         if skill.source:
-            lines.append(f"source = {_toml_string(skill.source)}")
+            body.append(f"source = {_toml_string(skill.source)}")
+        lines += table("skills", i, body)
     return "\n".join(lines) + "\n"
