@@ -448,3 +448,37 @@ def test_cli_staffing_report_has_the_needed_chart(
     text = report.read_text()
     assert 'id="staffing"' in text and "Officers needed against officers on the roster" in text
     assert "suffice" in text or "no officer needed" in text
+
+
+def test_many_officers_are_searched_together_and_confirmed_apart() -> None:
+    """One officer (40 h) and 200 one-hour cases in one office: at 50% an officer carries 20 cases,
+    so 10 officers are needed — 9 to add. The search takes the added officers as one (same LP
+    bound); the answer is a checked plan of 9 separate officers, and 8 are proven too few."""
+    r = pl.DataFrame(
+        {
+            "officer_id": ["A"],
+            "office": [["N"]],
+            "capacity_hours": [40.0],
+            "skills": [[]],
+            "unavailable_days": [0.0],
+            "max_cases": [None],
+            "active": [True],
+        },
+        schema=ROSTER_SCHEMA,
+    )
+    c = pl.DataFrame(
+        {
+            "case_id": [f"c{j}" for j in range(200)],
+            "office": ["N"] * 200,
+            "current_officer_id": [None] * 200,
+            "locked": [False] * 200,
+            "required_skills": [[]] * 200,
+            "effort_hours": [1.0] * 200,
+        },
+        schema=CASES_SCHEMA,
+    )
+    (answer,) = staff(r, c, CONFIG, StaffingOptions(target=0.5, **FAST)).answers  # type: ignore[arg-type]
+    assert answer.officers_to_add == 9
+    assert answer.plan_peak == pytest.approx(0.5)
+    assert answer.minimal and answer.fewer_bound is not None and answer.fewer_bound > 0.5
+    assert any(p.checked and p.solver.endswith("/real") for p in answer.probes)

@@ -91,6 +91,9 @@ _TOL = 1e-9
 # the LP path's answer: CP-SAT would spend its whole time limit there for a bound that rarely
 # beats the LP's, and their rounded LP plans are within a case or two of optimal.
 REPROBE_CASES = 5_000
+# Above this many added officers, the search's solves take them as one officer of their hours
+# together (the same LP bound, a far smaller model); the answer is confirmed with them apart.
+AGGREGATE_ABOVE = 8
 # Dockets up to this many cases get the joint proof for offices that share officers (one solve of
 # the whole docket per such office); above it, those offices' k − 1 claims rest on their own
 # bound problems.
@@ -550,23 +553,32 @@ class _OfficeSearch:
         self._solved: dict[tuple[int, str], tuple[pl.DataFrame, Any, Any]] = {}
         self._whole: dict[tuple[int, str], float] = {}
 
-    def _roster(self, base: pl.DataFrame, k: int) -> pl.DataFrame:
+    def _roster(self, base: pl.DataFrame, k: int, *, real: bool = False) -> pl.DataFrame:
         parts = [base]
         start = 0
         if self.added is not None and self.added.height:
             parts.append(self.added.select(base.columns))
             start = self.added.height
-        if k:
+        if k > AGGREGATE_ABOVE and not real:
+            # k identical uncapped officers are one officer of k times the hours to the LP (split
+            # its load evenly and back), so the bound is the same at a fraction of the model; its
+            # plan is not a plan of k officers, so answers are confirmed with them (`real`).
+            big = replace(self.profile, capacity_hours=self.profile.capacity_hours * k)
+            parts.append(_new_officers(base, big, 1, start))
+        elif k:
             parts.append(_new_officers(base, self.profile, k, start))
         return pl.concat(parts) if len(parts) > 1 else base
 
-    def probe(self, k: int, solver: Literal["auto", "exact", "scale"] = "scale") -> Probe:
+    def probe(self, k: int, solver: str = "scale") -> Probe:
+        """Solve the office with k officers added; `solver` "scale" or "auto", "/real" appended
+        for k separate officers where the search would aggregate them."""
         key = (k, solver)
         if key in self.probes:
             return self.probes[key]
         started = time.perf_counter()
-        opts = self.options.solve_options(solver)
-        roster = self._roster(self.sub.suff_roster, k)
+        name, _, real = solver.partition("/")
+        opts = self.options.solve_options("auto" if name == "auto" else "scale")
+        roster = self._roster(self.sub.suff_roster, k, real=bool(real))
         cases = self.sub.suff_cases
         problem = build_problem(roster, cases, self.config)
         status = problem.cases["status"]
@@ -619,8 +631,11 @@ class _OfficeSearch:
             self._whole[key] = solve(broad, opts).certificate.lower_bound
         return self._whole[key]
 
-    def checked(self, k: int, solver: Literal["auto", "exact", "scale"] = "scale") -> Probe:
-        """The probe at k, its plan built per case and passed through the independent checker."""
+    def checked(self, k: int, solver: str = "scale") -> Probe:
+        """The probe at k with k separate officers, its plan built per case and passed through the
+        independent checker."""
+        if k > AGGREGATE_ABOVE and not solver.endswith("/real"):
+            solver += "/real"
         key = (k, solver)
         probe = self.probe(k, solver)
         if probe.checked:
@@ -653,10 +668,8 @@ class _OfficeSearch:
         assert best is not None
         return best
 
-    def solver_that_suffices(
-        self, k: int, target: float, floor_unassigned: int
-    ) -> Literal["auto", "exact", "scale"]:
-        for solver in ("scale", "auto"):
+    def solver_that_suffices(self, k: int, target: float, floor_unassigned: int) -> str:
+        for solver in ("scale/real", "auto/real", "scale", "auto"):
             p = self.probes.get((k, solver))
             if p is not None and p.sufficient(target, floor_unassigned):
                 return solver
@@ -1022,11 +1035,12 @@ def answer_office(
     minimal = False
     if k is not None:
         # The answer's plan, per case, through the independent checker.
-        final = search.checked(k, search.solver_that_suffices(k, target, floor))
-        if not final.sufficient(target, floor):
-            k = _search(search, target, k + 1, limit, floor, k)
-            if k is not None:
-                final = search.checked(k, search.solver_that_suffices(k, target, floor))
+        final = search.checked(k, search.solver_that_suffices(k, target, floor).split("/")[0])
+        # The search may have judged k on officers taken together: one more at a time until k
+        # separate officers reach the target.
+        while not final.sufficient(target, floor) and k < limit:
+            k += 1
+            final = search.checked(k)
     if k is not None:
         plan_peak = final.objective
         if k == 0:
