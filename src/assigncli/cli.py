@@ -1,22 +1,29 @@
-"""The `assign` command line: thin commands over the library, one place that maps errors to exits."""
+"""The `assign` command line: thin commands over the library, one place that maps errors to exits.
+
+Each command parses its options, calls one library function and renders the result (renderers
+live in `render/`). Shared option types are declared once, at the top; a new command is one more
+function that uses them inside `with failures(ui):`.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.logging import RichHandler
-from rich.table import Table
+from rich.text import Text
+from typer import _click as click
+from typer.core import TyperCommand, TyperGroup
 
-from assigncli import __version__
+from assigncli import __version__, interrupt
 from assigncli.config import load_config
 from assigncli.errors import (
     EXIT_INPUT,
@@ -26,60 +33,198 @@ from assigncli.errors import (
     InputIssue,
     UsageError,
 )
+from assigncli.render.terminal import SolveStatus, console, problem_text
 
-if TYPE_CHECKING:
-    from assigncli.analysis.compare import Comparison
+
+class _Command(TyperCommand):
+    """A command whose usage line reads `assign plan [OPTIONS] ROSTER CASES` and whose --help
+    option shows no value type (it takes none)."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return [
+            piece.removeprefix("{").removesuffix("}") for piece in super().collect_usage_pieces(ctx)
+        ]
+
+    def get_help_option(self, ctx: click.Context) -> Any:
+        return _without_type(super().get_help_option(ctx))
+
+
+def _flags_without_type(params: Sequence[click.Parameter]) -> None:
+    """Flags take no value, so --help shows no value type for them (Typer would say <bool>)."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+
+
+def _without_type(option: Any) -> Any:
+    if option is not None:
+        option.metavar = ""
+    return option
+
+
+class _App(TyperGroup):
+    """The command group: every command is a `_Command`, and with --json a usage error (exit 2)
+    also prints its JSON object."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            _flags_without_type(command.params)
+            if type(command) is TyperCommand:
+                # Typer builds the commands before the group; they only gain the two methods.
+                command.__class__ = _Command
+
+    def get_help_option(self, ctx: click.Context) -> Any:
+        return _without_type(super().get_help_option(ctx))
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        _flags_without_type(params)
+        return params
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        wants_json = "--json" in args
+        try:
+            ctx = super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            if wants_json:
+                _json_usage_error(exc)
+            raise
+        ctx.meta["assigncli.json"] = wants_json
+        return ctx
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            if ctx.meta.get("assigncli.json"):
+                _json_usage_error(exc)
+            raise
+
+
+def _json_usage_error(exc: click.ClickException) -> None:
+    if exc.__class__.__name__ == "NoArgsIsHelpError":
+        return
+    _emit_json(
+        {
+            "status": "error",
+            "exit_code": exc.exit_code,
+            "message": exc.format_message(),
+            "problems": [],
+        }
+    )
+
 
 app = typer.Typer(
     name="assign",
+    cls=_App,
     help="Caseload assignment that balances case effort against officers' real capacity.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
 )
 
 log = logging.getLogger("assigncli")
 
-# -- shared options -------------------------------------------------------------------------
+# -- shared option types ----------------------------------------------------------------------
 
+
+class Solver(StrEnum):
+    auto = "auto"
+    exact = "exact"
+    scale = "scale"
+
+
+class Format(StrEnum):
+    parquet = "parquet"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+_TABLE = "(.parquet, .csv, .xlsx)"
+RosterArg = Annotated[
+    Path, typer.Argument(metavar="ROSTER", help=f"Officer roster {_TABLE}.", show_default=False)
+]
+CasesArg = Annotated[
+    Path, typer.Argument(metavar="CASES", help=f"Case list {_TABLE}.", show_default=False)
+]
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", help="Model TOML (default: ./assign.toml if present, else built-in)."),
+    typer.Option(
+        "--config",
+        metavar="TOML",
+        help="Model file (default: ./assign.toml if present, else the built-in model).",
+    ),
 ]
+# Flags show no value type in --help (metavar ""): they take none.
 JsonOpt = Annotated[
-    bool, typer.Option("--json", help="Print a machine summary (one JSON object) on stdout.")
+    bool,
+    typer.Option(
+        "--json",
+        metavar="",
+        help="Print one JSON object on stdout (also on errors); nothing else goes to stdout.",
+    ),
 ]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors.")]
+QuietOpt = Annotated[
+    bool,
+    typer.Option(
+        "--quiet", "-q", metavar="", help="No progress, summaries or warnings; errors still show."
+    ),
+]
 VerboseOpt = Annotated[
     int,
     typer.Option(
         "--verbose",
         "-v",
         count=True,
+        metavar="",
+        show_default=False,
         help="Time and memory per phase; twice (-vv) adds the solver's search log.",
     ),
 ]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (solver and generator).")]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", metavar="N", help="Random seed (solver and generator).")
+]
 TimeLimitOpt = Annotated[
-    float, typer.Option("--time-limit", min=0.1, help="Hard limit on solving time, in seconds.")
+    float,
+    typer.Option(
+        "--time-limit",
+        min=0.1,
+        metavar="SECONDS",
+        help="Limit on the whole run, from start to the last file written: the solver gets what "
+        "reading, grouping and writing leave (start-up of Python itself is not counted).",
+    ),
 ]
 ReportOpt = Annotated[
     Path | None,
-    typer.Option("--report", help="Also write a self-contained HTML report (.html) here."),
+    typer.Option(
+        "--report", metavar="HTML", help="Also write a self-contained HTML report (.html) here."
+    ),
 ]
 
 
 class Ui:
-    """Where output goes: data to files or stdout (--json), everything else to stderr."""
+    """Where output goes: data to files or stdout (--json), everything else to stderr.
+
+    `--quiet` silences progress, summaries and warnings; errors always reach stderr.
+    """
 
     def __init__(self, *, quiet: bool, verbose: int, json_mode: bool) -> None:
         self.quiet = quiet
         self.verbose = verbose
         self.json_mode = json_mode
-        self.err = Console(stderr=True, quiet=quiet)
-        self.out = Console(highlight=False, soft_wrap=True)
-        handler = RichHandler(console=Console(stderr=True), show_path=False, show_time=False)
+        self.err = console(stderr=True)  # errors: never quiet
+        self.chatter = console(stderr=True, quiet=quiet)  # progress, summaries, warnings
+        handler = RichHandler(
+            console=console(stderr=True), show_path=False, show_time=False, markup=False
+        )
         logger = logging.getLogger("assigncli")
         logger.handlers[:] = [handler]
         logger.propagate = False
@@ -89,16 +234,37 @@ class Ui:
             level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
         logger.setLevel(level)
 
-    def problems(self, problems: list[InputIssue] | tuple[InputIssue, ...]) -> None:
+    def problems(self, problems: Sequence[InputIssue]) -> None:
         for p in problems:
-            style = "red" if p.severity == "error" else "yellow"
-            self.err.print(
-                f"[{style}]{p.severity}[/{style}]: {p.render()}", markup=True, highlight=False
-            )
+            target = self.err if p.severity == "error" else self.chatter
+            target.print(problem_text(p))
+
+    def error(self, label: str, message: str) -> None:
+        self.err.print(Text.assemble((label, "red"), ": ", message))
 
     def emit_json(self, payload: dict[str, Any]) -> None:
-        sys.stdout.write(json.dumps(payload, default=str) + "\n")
-        sys.stdout.flush()
+        _emit_json(payload)
+
+    @contextmanager
+    def progress(self, started: float, time_limit: float | None) -> Iterator[SolveStatus]:
+        """A live status line on stderr (a terminal only), interruptible by Ctrl-C (exit 130)."""
+        status = SolveStatus(started, time_limit)
+
+        def on_signal(count: int) -> None:
+            more = "" if count == 1 else " (already stopping)"
+            self.chatter.print(Text(f"interrupt: stopping, nothing will be written{more}"))
+
+        with interrupt.sigint_stops_run(on_signal):
+            if self.quiet or not self.chatter.is_terminal:
+                yield status
+            else:
+                with self.chatter.status(status, spinner="dots"):
+                    yield status
+
+
+def _emit_json(payload: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(payload, default=str, allow_nan=False) + "\n")
+    sys.stdout.flush()
 
 
 @contextmanager
@@ -109,11 +275,13 @@ def failures(ui: Ui) -> Iterator[None]:
     except AssignError as exc:
         if isinstance(exc, InputError) and exc.problems:
             ui.problems(exc.problems)
-        Console(stderr=True).print(f"[red]error[/red]: {exc.message}", highlight=False)
+        ui.error("error", exc.message)
         if ui.json_mode:
             ui.emit_json(
                 {
-                    "status": "error",
+                    "status": "interrupted"
+                    if isinstance(exc, interrupt.InterruptError)
+                    else "error",
                     "exit_code": exc.exit_code,
                     "message": exc.message,
                     "problems": [p.to_dict() for p in getattr(exc, "problems", [])],
@@ -123,15 +291,32 @@ def failures(ui: Ui) -> Iterator[None]:
     except typer.Exit:
         raise
     except KeyboardInterrupt:
-        Console(stderr=True).print("[red]interrupted[/red]: nothing was written")
-        raise typer.Exit(130) from None
+        ui.error("interrupted", "nothing was written")
+        if ui.json_mode:
+            ui.emit_json(
+                {
+                    "status": "interrupted",
+                    "exit_code": interrupt.EXIT_INTERRUPTED,
+                    "message": "interrupted",
+                }
+            )
+        raise typer.Exit(interrupt.EXIT_INTERRUPTED) from None
     except Exception as exc:  # a bug: say so plainly, keep the traceback for --verbose
         if ui.verbose:
-            Console(stderr=True).print_exception()
-        Console(stderr=True).print(
-            f"[red]internal error[/red]: {type(exc).__name__}: {exc} (run with --verbose for details)",
-            highlight=False,
+            ui.err.print_exception()
+        ui.error(
+            "internal error",
+            f"{type(exc).__name__}: {exc} (run with --verbose for details)",
         )
+        if ui.json_mode:
+            ui.emit_json(
+                {
+                    "status": "error",
+                    "exit_code": EXIT_INTERNAL,
+                    "message": f"internal error: {type(exc).__name__}: {exc}",
+                    "problems": [],
+                }
+            )
         raise typer.Exit(EXIT_INTERNAL) from None
 
 
@@ -146,36 +331,72 @@ def _main(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+            "--version",
+            callback=_version,
+            is_eager=True,
+            metavar="",
+            help="Show the version and exit.",
         ),
     ] = False,
 ) -> None:
     """Estimate case effort, assign cases to officers against real capacity, show what changed."""
 
 
+def _check_report_path(report: Path | None, others: Sequence[Path]) -> None:
+    """A report must be .html and must not overwrite another output of the same run."""
+    if report is None:
+        return
+    if report.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"--report must name an .html file, not {str(report)!r}")
+    if any(report.resolve() == other.resolve() for other in others):
+        raise UsageError(f"--report {report} would overwrite another output of this run")
+
+
 # -- plan -------------------------------------------------------------------------------------
 
+_PLAN_EXAMPLES = """Examples:
 
-@app.command()
+assign plan roster.csv cases.csv --out plan.csv --time-limit 30
+
+assign plan roster.parquet cases.parquet --out out/plan.parquet --report out/plan.html
+
+assign plan roster.csv cases.csv --json --quiet > summary.json    (for cron)
+
+Writes PLAN, <stem>.officers.<ext> and <stem>.manifest.json beside it, all or nothing.
+Ctrl-C stops the run: exit 130, nothing written."""
+
+
+@app.command(epilog=_PLAN_EXAMPLES)
 def plan(
-    roster: Annotated[Path, typer.Argument(help="Officer roster (.parquet, .csv, .xlsx).")],
-    cases: Annotated[Path, typer.Argument(help="Case list (.parquet, .csv, .xlsx).")],
+    roster: RosterArg,
+    cases: CasesArg,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Plan file; its extension sets the format.")
+        Path,
+        typer.Option(
+            "--out", "-o", metavar="PLAN", help="Plan file; its extension sets the format."
+        ),
     ] = Path("plan.csv"),
     config: ConfigOpt = None,
     solver: Annotated[
-        str, typer.Option("--solver", help="auto | exact (CP-SAT) | scale (LP + local search).")
-    ] = "auto",
+        Solver,
+        typer.Option(
+            "--solver",
+            help="exact: CP-SAT; scale: linear program + local search; auto: by size.",
+        ),
+    ] = Solver.auto,
     time_limit: TimeLimitOpt = 30.0,
     seed: SeedOpt = 0,
     workers: Annotated[
-        int, typer.Option("--workers", min=0, help="Solver threads (0: every core).")
+        int,
+        typer.Option("--workers", min=0, metavar="N", help="Solver threads (0: every core)."),
     ] = 0,
     max_moves: Annotated[
         int | None,
         typer.Option(
-            "--max-moves", min=0, help="Budget of discretionary moves (forced moves do not count)."
+            "--max-moves",
+            min=0,
+            metavar="N",
+            help="Budget of discretionary moves (forced moves do not count).",
         ),
     ] = None,
     report: ReportOpt = None,
@@ -184,99 +405,85 @@ def plan(
     verbose: VerboseOpt = 0,
 ) -> None:
     """Estimate effort, solve, write the plan with its officer summary and manifest, print a summary."""
-    from assigncli.pipeline import PhaseClock, manifest, run_plan
-    from assigncli.render.terminal import render, summary_dict
-    from assigncli.solvers.solve import SolveOptions
-    from assigncli.write import file_sha256, output_paths, write_all, write_json, write_table
-
+    started = time.perf_counter()
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
-        if solver not in ("auto", "exact", "scale"):
-            raise UsageError(f"--solver must be auto, exact or scale, not {solver!r}")
-        paths = output_paths(out)  # rejects unknown extensions before any work
+        from assigncli.pipeline import (
+            PhaseClock,
+            finish_seconds,
+            plan_outputs,
+            run_plan,
+            write_plan,
+        )
+        from assigncli.render.terminal import phase_table, render, summary_dict
+        from assigncli.solvers.solve import SolveOptions
+
+        paths = plan_outputs(out)  # rejects unknown extensions before any work
         _check_report_path(report, [paths.plan, paths.officers, paths.manifest])
         cfg = load_config(config)
         options = SolveOptions(
-            solver=_solver(solver),
+            solver=solver.value,
             time_limit=time_limit,
             seed=seed,
             workers=workers,
             max_moves=max_moves,
         )
-        with ui.err.status("starting", spinner="dots") as status:
-            clock = PhaseClock(on_start=lambda name: status.update(f"[bold]{name}[/bold]"))
+        reserve = finish_seconds if report is None else _with_report(finish_seconds)
+        with ui.progress(started, time_limit) as status:
+            clock = PhaseClock(on_start=status.on_phase, started=started)
             run = run_plan(
                 roster,
                 cases,
                 cfg,
                 options,
                 clock=clock,
-                progress=lambda msg: status.update(f"solve: {msg}"),
+                progress=status.on_progress,
+                on_warnings=ui.problems,
+                reserve=reserve,
             )
-            status.update("[bold]write[/bold]")
-            with clock.phase("write"):
-                files = {
-                    "plan": str(paths.plan),
-                    "officers": str(paths.officers),
-                    "manifest": str(paths.manifest),
-                }
-                if report is not None:
-                    files["report"] = str(report)
-                hashes = {"roster": file_sha256(roster), "cases": file_sha256(cases)}
-                run = replace(run, phases=tuple(clock.phases))
-                info = manifest(run, hashes, files)
-                writers = [
-                    (paths.plan, lambda p: write_table(run.plan, p)),
-                    (paths.officers, lambda p: write_table(run.officers, p)),
-                    (paths.manifest, lambda p: write_json(info, p)),
-                ]
-                if report is not None:
-                    from assigncli.render.report import html_writer, plan_report_html
+            extra = {}
+            if report is not None:
+                from assigncli.render.report import html_writer, plan_report_html
 
-                    status.update("[bold]report[/bold]")
-                    writers.append((report, html_writer(plan_report_html(run))))
-                    report.parent.mkdir(parents=True, exist_ok=True)
-                paths.plan.parent.mkdir(parents=True, exist_ok=True)
-                write_all(writers)
-        run = replace(run, phases=tuple(clock.phases))
-        ui.problems(run.warnings)
+                with clock.phase("report"):
+                    extra["report"] = (report, html_writer(plan_report_html(run)))
+            run, files = write_plan(run, out, extra=extra, clock=clock)
         if verbose:
-            _phase_table(ui, run.phases, run.solution.component_log)
+            ui.chatter.print(phase_table(run.phases, run.solution.component_log))
         if json_out:
             ui.emit_json(summary_dict(run, files))
         elif not quiet:
-            render(run, files, Console())
+            render(run, files, console())
 
 
-def _solver(name: str) -> Literal["auto", "exact", "scale"]:
-    if name == "exact":
-        return "exact"
-    if name == "scale":
-        return "scale"
-    return "auto"
+# The HTML report builds the status quo beside the plan and embeds the Vega libraries (measured:
+# about 2.5 s on the bundled example, most of it the libraries).
+_REPORT_SECONDS = 3.0
+_REPORT_SECONDS_PER_CASE = 3e-6
 
 
-def _phase_table(ui: Ui, phases: Any, component_log: Any = ()) -> None:
-    """Time and memory per phase; under `solve`, the steps of its longest component."""
-    table = Table(title="phases", title_justify="left")
-    for column in ("phase", "seconds", "rss MB", "peak MB"):
-        table.add_column(column, justify="left" if column == "phase" else "right")
-    longest = max(component_log, key=lambda row: row["seconds"], default=None)
-    for p in phases:
-        table.add_row(p.name, f"{p.seconds:.2f}", f"{p.rss_mb:,.0f}", f"{p.peak_mb:,.0f}")
-        if p.name == "solve" and longest is not None:
-            for step, seconds in longest["steps"].items():
-                table.add_row(f"  {step}", f"{seconds:.2f}", "", "", style="dim")
-    ui.err.print(table)
+def _with_report(reserve: Any) -> Any:
+    def with_report(n_cases: int) -> float:
+        return float(reserve(n_cases)) + _REPORT_SECONDS + _REPORT_SECONDS_PER_CASE * n_cases
+
+    return with_report
 
 
 # -- validate ---------------------------------------------------------------------------------
 
+_VALIDATE_EXAMPLES = """Examples:
 
-@app.command()
+assign validate roster.csv cases.csv
+
+assign validate roster.xlsx cases.xlsx --config assign.toml --json
+
+Exit 0: valid (warnings may be listed); exit 3: at least one error, every problem listed."""
+
+
+@app.command(epilog=_VALIDATE_EXAMPLES)
 def validate(
-    roster: Annotated[Path, typer.Argument(help="Officer roster (.parquet, .csv, .xlsx).")],
-    cases: Annotated[Path, typer.Argument(help="Case list (.parquet, .csv, .xlsx).")],
+    roster: RosterArg,
+    cases: CasesArg,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -305,28 +512,34 @@ def validate(
                 }
             )
         if not result.ok:
-            ui.err.print(
-                f"[red]invalid[/red]: {len(result.errors)} error(s), {len(result.warnings)} warning(s)",
-                highlight=False,
-            )
+            ui.error("invalid", f"{len(result.errors)} error(s), {len(result.warnings)} warning(s)")
             raise typer.Exit(EXIT_INPUT)
         if not json_out:
             assert result.roster is not None and result.cases is not None
-            ui.err.print(
-                f"[green]valid[/green]: {result.roster.height:,} officers, {result.cases.height:,} cases"
-                f" ({len(result.warnings)} warning(s))",
-                highlight=False,
+            ui.chatter.print(
+                Text.assemble(
+                    ("valid", "green"),
+                    f": {result.roster.height:,} officers, {result.cases.height:,} cases"
+                    f" ({len(result.warnings)} warning(s))",
+                )
             )
 
 
 # -- effort -----------------------------------------------------------------------------------
 
+_EFFORT_EXAMPLES = """Examples:
 
-@app.command()
+assign effort cases.csv
+
+assign effort cases.parquet --config assign.toml --out effort.csv"""
+
+
+@app.command(epilog=_EFFORT_EXAMPLES)
 def effort(
-    cases: Annotated[Path, typer.Argument(help="Case list (.parquet, .csv, .xlsx).")],
+    cases: CasesArg,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the per-case audit table here.")
+        Path | None,
+        typer.Option("--out", "-o", metavar="TABLE", help="Write the per-case audit table here."),
     ] = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
@@ -335,6 +548,7 @@ def effort(
 ) -> None:
     """Per-case effort with the rules that produced it, and how much each rule contributed."""
     from assigncli.effort import effort_audit, effort_rule_summary, estimate_effort
+    from assigncli.render.terminal import effort_rules_table
     from assigncli.validate import load_cases
     from assigncli.write import write_table
 
@@ -348,50 +562,55 @@ def effort(
         rules = effort_rule_summary(with_effort, cfg)
         if out is not None:
             write_table(audit, out)
+        total = float(audit["effort_hours"].sum())
         if json_out:
             ui.emit_json(
                 {
                     "status": "ok",
                     "cases": audit.height,
-                    "total_hours": float(audit["effort_hours"].sum()),
+                    "total_hours": total,
                     "rules": rules.to_dicts(),
                     "file": str(out) if out else None,
                 }
             )
         elif not quiet:
-            console = Console()
-            table = Table(title=f"Effort rules over {audit.height:,} cases", title_justify="left")
-            for column in rules.columns:
-                table.add_column(
-                    column, justify="right" if rules[column].dtype.is_numeric() else "left"
-                )
-            for row in rules.iter_rows():
-                table.add_row(*[f"{v:,.2f}" if isinstance(v, float) else str(v) for v in row])
-            console.print(table)
-            console.print(
-                f"total {float(audit['effort_hours'].sum()):,.1f} hours per cycle"
-                + (
-                    f"; per-case audit written to {out}"
-                    if out
-                    else "; use --out to write the per-case audit"
-                )
+            stdout = console()
+            stdout.print(effort_rules_table(rules, audit.height))
+            where = (
+                f"; per-case audit written to {out}"
+                if out
+                else "; use --out to write the per-case audit"
             )
+            stdout.print(Text(f"total {total:,.1f} hours per cycle{where}"))
 
 
 # -- generate ---------------------------------------------------------------------------------
 
+_GENERATE_EXAMPLES = """Examples:
 
-@app.command()
+assign generate --cases 3000 --officers 40 --offices 3 --format csv --out-dir data
+
+assign generate --cases 7500000 --officers 6000 --offices 25 --out-dir national"""
+
+
+@app.command(epilog=_GENERATE_EXAMPLES)
 def generate(
     out_dir: Annotated[
-        Path, typer.Option("--out-dir", "-o", help="Directory for roster.<ext> and cases.<ext>.")
+        Path,
+        typer.Option(
+            "--out-dir", "-o", metavar="DIR", help="Directory for roster.<ext> and cases.<ext>."
+        ),
     ] = Path("."),
-    n_cases: Annotated[int, typer.Option("--cases", min=1, help="Number of cases.")] = 3000,
-    n_officers: Annotated[int, typer.Option("--officers", min=1, help="Number of officers.")] = 40,
+    n_cases: Annotated[
+        int, typer.Option("--cases", min=1, metavar="N", help="Number of cases.")
+    ] = 3000,
+    n_officers: Annotated[
+        int, typer.Option("--officers", min=1, metavar="N", help="Number of officers.")
+    ] = 40,
     n_offices: Annotated[
-        int, typer.Option("--offices", min=1, help="Number of field offices.")
+        int, typer.Option("--offices", min=1, metavar="N", help="Number of field offices.")
     ] = 3,
-    fmt: Annotated[str, typer.Option("--format", help="parquet | csv | xlsx")] = "parquet",
+    fmt: Annotated[Format, typer.Option("--format", help="File format.")] = Format.parquet,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -402,43 +621,39 @@ def generate(
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
-        if fmt not in ("parquet", "csv", "xlsx"):
-            raise UsageError(f"--format must be parquet, csv or xlsx, not {fmt!r}")
         if n_offices > n_officers:
             raise UsageError("--offices cannot exceed --officers: every office needs an officer")
-        with ui.err.status("generating", spinner="dots") as status:
+        with ui.chatter.status("generating", spinner="dots") as status:
             roster_path, cases_path = write_dataset(
                 out_dir,
                 n_cases=n_cases,
                 n_officers=n_officers,
                 n_offices=n_offices,
                 seed=seed,
-                fmt=fmt,  # type: ignore[arg-type]
+                fmt=fmt.value,
                 progress=lambda done, total: status.update(f"generating cases {done:,}/{total:,}"),
             )
         if json_out:
             ui.emit_json({"status": "ok", "roster": str(roster_path), "cases": str(cases_path)})
         else:
-            ui.err.print(f"wrote {roster_path} and {cases_path}")
+            ui.chatter.print(Text(f"wrote {roster_path} and {cases_path}"))
 
 
 # -- compare ----------------------------------------------------------------------------------
 
+_COMPARE_EXAMPLES = """Examples:
 
-def _check_report_path(report: Path | None, others: list[Path]) -> None:
-    """A report must be .html and must not overwrite another output of the same run."""
-    if report is None:
-        return
-    if report.suffix.lower() not in (".html", ".htm"):
-        raise UsageError(f"--report must name an .html file, not {str(report)!r}")
-    if any(report.resolve() == other.resolve() for other in others):
-        raise UsageError(f"--report {report} would overwrite another output of this run")
+assign compare roster.csv cases.csv
+
+assign compare roster.csv cases.csv --report compare.html --time-limit 60
+
+assign compare roster.csv cases.csv --json > comparison.json"""
 
 
-@app.command()
+@app.command(epilog=_COMPARE_EXAMPLES)
 def compare(
-    roster: Annotated[Path, typer.Argument(help="Officer roster (.parquet, .csv, .xlsx).")],
-    cases: Annotated[Path, typer.Argument(help="Case list (.parquet, .csv, .xlsx).")],
+    roster: RosterArg,
+    cases: CasesArg,
     report: ReportOpt = None,
     config: ConfigOpt = None,
     time_limit: TimeLimitOpt = 30.0,
@@ -449,25 +664,29 @@ def compare(
 ) -> None:
     """Effort-weighted plan against naive assignment (status quo, round-robin, equal count,
     arbitrary, greedy by effort), side by side; --report writes the HTML report."""
-    from assigncli.analysis.compare import compare_files
-    from assigncli.pipeline import PhaseClock
-    from assigncli.solvers.solve import SolveOptions
-    from assigncli.write import write_all
-
+    started = time.perf_counter()
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
+        from assigncli.analysis.compare import compare_files
+        from assigncli.pipeline import PhaseClock, make_folder
+        from assigncli.render.terminal import phase_table, render_comparison
+        from assigncli.solvers.solve import SolveOptions
+        from assigncli.write import write_all
+
         _check_report_path(report, [])
         cfg = load_config(config)
         options = SolveOptions(time_limit=time_limit, seed=seed)
-        with ui.err.status("starting", spinner="dots") as status:
-            clock = PhaseClock(on_start=lambda name: status.update(f"[bold]{name}[/bold]"))
+        with ui.progress(started, time_limit) as status:
+            clock = PhaseClock(on_start=status.on_phase, started=started)
             comparison = compare_files(
                 roster,
                 cases,
                 cfg,
                 options,
                 clock=clock,
-                progress=lambda msg: status.update(f"solve: {msg}"),
+                progress=status.on_progress,
+                on_warnings=ui.problems,
+                extra_seconds=0.0 if report is None else _REPORT_SECONDS,
             )
             files: dict[str, str] = {}
             if report is not None:
@@ -475,12 +694,12 @@ def compare(
 
                 with clock.phase("report"):
                     text = compare_report_html(comparison)
-                    report.parent.mkdir(parents=True, exist_ok=True)
+                    make_folder(report.parent)
+                    interrupt.check()
                     write_all([(report, html_writer(text))])
                 files["report"] = str(report)
-        ui.problems(comparison.run.warnings)
         if verbose:
-            _phase_table(ui, clock.phases)
+            ui.chatter.print(phase_table(clock.phases))
         if json_out:
             ui.emit_json(
                 {
@@ -492,48 +711,7 @@ def compare(
                 }
             )
         elif not quiet:
-            _render_comparison(comparison, files, Console())
-
-
-def _render_comparison(comparison: Comparison, files: dict[str, str], console: Console) -> None:
-    from rich import box
-    from rich.panel import Panel
-
-    from assigncli.analysis.metrics import METRICS
-
-    table = Table(
-        title="Optimized plan against naive assignment",
-        title_justify="left",
-        caption="* best in the row, among plans that keep every rule",
-        caption_justify="left",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-    )
-    table.add_column("metric", justify="left", no_wrap=True)
-    for p in comparison.plans:
-        table.add_column(
-            p.label, justify="right", style="bold" if p.kind == "optimized" else "", min_width=6
-        )
-    for spec in METRICS:
-        best = set(comparison.best(spec))
-        cells = []
-        for p in comparison.plans:
-            text = spec.format(comparison.value(p.name, spec.key), unit=False, compact=True)
-            cells.append(f"[green]*{text}[/green]" if p.name in best else text)
-        table.add_row(spec.label, *cells)
-    cert = comparison.run.solution.certificate
-    gap = "∞" if cert.gap == float("inf") else f"{cert.gap:.2%}"
-    notes = [
-        f"optimized: status [bold]{cert.status}[/bold], highest utilization {cert.objective:.1%}, "
-        f"proven lower bound {cert.lower_bound:.1%} (gap {gap}), {cert.time_seconds:.1f} s",
-    ]
-    status_quo = comparison.plan("status_quo") if "status_quo" in comparison.names else None
-    if status_quo is not None and status_quo.evaluation.breaks:
-        breaks = ", ".join(f"{code} {n:,}" for code, n in status_quo.evaluation.breaks.items())
-        notes.append(f"status quo breaks rules (kept and counted): {breaks}")
-    notes += [f"{name}: {path}" for name, path in files.items()]
-    console.print(table)
-    console.print(Panel("\n".join(notes), expand=False))
+            render_comparison(comparison, files, console())
 
 
 def main() -> None:

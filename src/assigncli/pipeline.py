@@ -1,15 +1,25 @@
-"""The main job as one library call: read → validate → effort → group → solve → plan → check.
+"""The main job as library calls: read → validate → effort → group → solve → plan → check
+(`run_plan`), then the plan, officer summary and manifest committed together (`write_plan`).
 
-Everything `assign plan` does is here, callable from Python; the CLI only renders and writes.
+Everything `assign plan` does is here, callable from Python; the CLI only parses and renders.
 Each phase is timed, with resident and peak memory, for `--verbose` and the benchmarks.
+
+`--time-limit` bounds the whole run: the clock starts with the command, and the solver gets what
+is left once the inputs are read, validated, estimated and grouped, less an estimate of what
+building, checking and writing the plan will take (`finish_seconds`). A stop request
+(`interrupt`, Ctrl-C) is honoured between phases and before anything is committed.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
 import resource
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,15 +28,27 @@ from typing import Any
 import polars as pl
 import psutil
 
-from assigncli import __version__
+from assigncli import __version__, interrupt
 from assigncli.check import CheckReport, check_plan, officer_summary
 from assigncli.config import Config
 from assigncli.effort import estimate_effort
-from assigncli.errors import AssignError, InputIssue
+from assigncli.errors import AssignError, InputError, InputIssue, OutputError
 from assigncli.plan import build_plan
 from assigncli.problem import Problem, build_problem, describe
-from assigncli.solvers.solve import Solution, SolveOptions, solve
+from assigncli.solvers.solve import Progress, Solution, SolveOptions, solve
 from assigncli.validate import Inputs, load_inputs
+from assigncli.write import OutputPaths, Writer, output_paths, write_all, write_json, write_table
+
+logger = logging.getLogger(__name__)
+
+# What building, checking and writing the plan take after the solve, kept out of the solver's
+# share of the time limit: a fixed part plus a part per case (measured with `-v` on generated
+# dockets, CSV output, 2 cores; about twice the time seen, for slow disks and loaded machines).
+FINISH_SECONDS = 0.3
+FINISH_SECONDS_PER_CASE = 1.5e-6
+# The solver's share never drops below this: even a run whose reading took all the time gets a
+# greedy plan polished for a moment rather than no plan.
+MIN_SOLVE_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -53,13 +75,21 @@ def peak_rss_mb() -> float:
 
 @dataclass
 class PhaseClock:
-    """Times named phases; `on_start` lets a progress display show the current phase."""
+    """Times named phases from the start of the run (`started`, time.perf_counter()); `on_start`
+    lets a progress display show the current phase. A stop request ends the run at the next
+    phase boundary (interrupt.InterruptError)."""
 
     on_start: Callable[[str], None] | None = None
     phases: list[Phase] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
+        interrupt.check()
+        logger.info("%s (%.1f s since the start)", name, self.elapsed())
         if self.on_start is not None:
             self.on_start(name)
         start = time.perf_counter()
@@ -68,6 +98,18 @@ class PhaseClock:
         finally:
             rss = psutil.Process().memory_info().rss / (1024 * 1024)
             self.phases.append(Phase(name, time.perf_counter() - start, rss, peak_rss_mb()))
+        interrupt.check()
+
+
+def finish_seconds(n_cases: int) -> float:
+    """Estimated seconds to build, check and write the plan of `n_cases` cases."""
+    return FINISH_SECONDS + FINISH_SECONDS_PER_CASE * n_cases
+
+
+def solve_budget(time_limit: float, elapsed: float, reserve: float) -> float:
+    """The solver's share of `time_limit` seconds when `elapsed` have gone and `reserve` are
+    kept for what follows the solve."""
+    return max(MIN_SOLVE_SECONDS, time_limit - elapsed - reserve)
 
 
 @dataclass(frozen=True)
@@ -76,7 +118,7 @@ class PlanRun:
 
     inputs: Inputs  # its cases are `cases`: validated, with effort_hours and required_skills set
     config: Config
-    options: SolveOptions
+    options: SolveOptions  # as asked; the solver ran with `solve_seconds` of its time limit
     cases: pl.DataFrame  # validated cases with effort_hours and required_skills estimated
     problem: Problem
     solution: Solution
@@ -84,10 +126,55 @@ class PlanRun:
     officers: pl.DataFrame
     check: CheckReport
     phases: tuple[Phase, ...]
+    input_hashes: Mapping[str, str] = field(default_factory=dict)  # SHA-256 of the bytes read
+    solve_seconds: float = 0.0  # the solver's share of the time limit
 
     @property
     def warnings(self) -> tuple[InputIssue, ...]:
         return self.inputs.problems
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return None  # the reader reports why the file cannot be read
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+def _read_hashed(
+    roster_path: Path, cases_path: Path, config: Config
+) -> tuple[Inputs, dict[str, str]]:
+    """Read and validate both inputs, hashing each file's bytes beside the read (hashlib releases
+    the GIL). A file replaced or rewritten while it was read is an input error: the hash would
+    not be that of what was read."""
+    paths = {"roster": roster_path, "cases": cases_path}
+    before = {role: _identity(path) for role, path in paths.items()}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="assigncli-hash") as pool:
+        hashing: dict[str, Future[str | None]] = {
+            role: pool.submit(_sha256, path) for role, path in paths.items()
+        }
+        inputs = load_inputs(roster_path, cases_path, config)
+        hashes = {role: future.result() for role, future in hashing.items()}
+    for role, path in paths.items():
+        digest = hashes[role]
+        if digest is None or _identity(path) != before[role]:
+            problem = InputIssue(
+                "error",
+                str(path),
+                "the file changed while it was being read; run again once it is complete",
+                code="changed_while_read",
+            )
+            raise InputError(problem.render(), [problem])
+    return inputs, {role: str(digest) for role, digest in hashes.items()}
 
 
 def run_plan(
@@ -97,21 +184,31 @@ def run_plan(
     options: SolveOptions,
     *,
     clock: PhaseClock | None = None,
-    progress: Callable[[str], None] | None = None,
+    progress: Progress | None = None,
+    on_warnings: Callable[[tuple[InputIssue, ...]], None] | None = None,
+    reserve: Callable[[int], float] = finish_seconds,
 ) -> PlanRun:
-    """Solve one planning cycle. Raises AssignError subclasses for every user-caused failure."""
+    """Solve one planning cycle within `options.time_limit` seconds from `clock.started`.
+
+    `on_warnings` receives the inputs' warnings before the solve starts; `reserve(n_cases)` is
+    the time kept for what follows the solve (the caller's own work included). Raises AssignError
+    subclasses for every user-caused failure, interrupt.InterruptError on a stop request.
+    """
     clock = clock or PhaseClock()
     with clock.phase("read+validate"):
-        inputs = load_inputs(roster_path, cases_path, config)
+        inputs, hashes = _read_hashed(roster_path, cases_path, config)
     with clock.phase("effort"):
         # Planning needs the hours and skills only, not the audit columns of `assign effort`.
         cases = estimate_effort(inputs.cases, config, audit=False)
         # The validated table without effort would only hold its replaced columns in memory.
         inputs = replace(inputs, cases=cases)
+    if on_warnings is not None and inputs.problems:
+        on_warnings(inputs.problems)
     with clock.phase("group"):
         problem = build_problem(inputs.roster, cases, config)
+    budget = solve_budget(options.time_limit, clock.elapsed(), reserve(cases.height))
     with clock.phase("solve"):
-        solution = solve(problem, options, progress)
+        solution = solve(problem, replace(options, time_limit=budget), progress)
     with clock.phase("disaggregate"):
         plan = build_plan(problem, solution)
     with clock.phase("check"):
@@ -134,10 +231,76 @@ def run_plan(
         officers=officers,
         check=report,
         phases=tuple(clock.phases),
+        input_hashes=hashes,
+        solve_seconds=budget,
     )
 
 
-def manifest(run: PlanRun, input_hashes: dict[str, str], outputs: dict[str, str]) -> dict[str, Any]:
+def plan_outputs(out: Path) -> OutputPaths:
+    """Where a plan written to `out` goes; OutputError for an unsupported format, before any work."""
+    return output_paths(out)
+
+
+def write_plan(
+    run: PlanRun,
+    out: Path,
+    *,
+    extra: Mapping[str, tuple[Path, Writer]] | None = None,
+    clock: PhaseClock | None = None,
+) -> tuple[PlanRun, dict[str, str]]:
+    """Write the plan to `out`, the officer summary and the manifest beside it, and `extra`
+    files by role (e.g. {"report": (path, writer)}), all committed together or not at all (see `write`).
+
+    Returns the run with the write phase in its timings, and the files written by role. A stop
+    requested before the commit raises interrupt.InterruptError and leaves nothing behind.
+    """
+    clock = clock or PhaseClock()
+    paths = output_paths(out)
+    files = {
+        "plan": str(paths.plan),
+        "officers": str(paths.officers),
+        "manifest": str(paths.manifest),
+    }
+    extra = extra or {}
+    files.update({role: str(path) for role, (path, _) in extra.items()})
+    with clock.phase("write"):
+        # The manifest's phases end with the solve's aftermath; the write is timed, not listed.
+        info = manifest(replace(run, phases=tuple(clock.phases)), run.input_hashes, files)
+        writers: list[tuple[Path, Writer]] = [
+            (paths.plan, lambda temp: write_table(run.plan, temp)),
+            (paths.officers, lambda temp: write_table(run.officers, temp)),
+            (paths.manifest, lambda temp: write_json(info, temp)),
+            *extra.values(),
+        ]
+        for path, _ in writers:
+            make_folder(path.parent)
+        write_all([(path, _unless_stopped(writer)) for path, writer in writers])
+    return replace(run, phases=tuple(clock.phases)), files
+
+
+def make_folder(folder: Path) -> None:
+    """Create an output folder (and its parents); OutputError if that is not possible."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create folder {folder}: {exc.strerror or exc}") from exc
+
+
+def _unless_stopped(writer: Writer) -> Writer:
+    """A writer that refuses to finish once a stop is requested: write_all then removes every
+    temporary file, so an interrupted run commits nothing."""
+
+    def write(temp: Path) -> None:
+        interrupt.check()
+        writer(temp)
+        interrupt.check()
+
+    return write
+
+
+def manifest(
+    run: PlanRun, input_hashes: Mapping[str, str], outputs: Mapping[str, str]
+) -> dict[str, Any]:
     """The run manifest: inputs, config, versions, seed, certificate, sizes and timings."""
     from importlib.metadata import version
 
@@ -150,12 +313,13 @@ def manifest(run: PlanRun, input_hashes: dict[str, str], outputs: dict[str, str]
             "ortools": version("ortools"),
         },
         "created_unix": round(time.time(), 3),
-        "inputs": input_hashes,
-        "outputs": outputs,
+        "inputs": dict(input_hashes),
+        "outputs": dict(outputs),
         "config": run.config.to_dict(),
         "options": {
             "solver": run.options.solver,
             "time_limit": run.options.time_limit,
+            "solve_seconds": round(run.solve_seconds, 3),
             "seed": run.options.seed,
             "workers": run.options.resolved_workers(),
             "max_moves": run.options.max_moves,

@@ -45,7 +45,6 @@ __all__ = [
     "plan_report_html",
     "render_report",
     "write_compare_report",
-    "write_plan_report",
 ]
 
 CHART_IDS: tuple[str, ...] = ("utilization", "offices", "over-capacity", "moves")
@@ -623,7 +622,8 @@ def render_report(comparison: Comparison, *, title: str, subtitle: str) -> str:
 {_headline(comparison)}
 {"".join(sections)}
 <h2>All metrics</h2>
-<p class="caption">Best value in each row marked ✓, among the plans that keep every rule.
+<p class="caption">Best value in each row marked ✓, among all plans (ties included; the
+status quo may break rules, counted in their own row).
 Hover a metric for its definition.</p>
 {_metric_table(comparison)}
 {broken}
@@ -671,8 +671,3 @@ def html_writer(text: str) -> Callable[[Path], None]:
 def write_compare_report(comparison: Comparison, path: Path) -> None:
     """Render and write the comparison report atomically."""
     write_all([(path, html_writer(compare_report_html(comparison)))])
-
-
-def write_plan_report(run: PlanRun, path: Path) -> None:
-    """Render and write the single-plan report atomically."""
-    write_all([(path, html_writer(plan_report_html(run)))])
