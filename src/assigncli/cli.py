@@ -451,7 +451,7 @@ def plan(
         if verbose:
             ui.chatter.print(phase_table(run.phases, run.solution.component_log))
         if json_out:
-            ui.emit_json(summary_dict(run, files))
+            ui.emit_json({**summary_dict(run, files), "elapsed_seconds": clock.elapsed()})
         elif not quiet:
             render(run, files, console())
 
