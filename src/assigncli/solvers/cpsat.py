@@ -54,13 +54,14 @@ class ComponentCPSAT:
         seed: int,
         workers: int,
         log: Callable[[str], None] | None = None,
-        improved: Callable[[float, float], None] | None = None,
+        improved: Callable[[float | None, float | None], None] | None = None,
     ) -> None:
         self.comp = comp
         self.seed = seed
         self.workers = workers
         self.log = log
-        self.improved = improved  # (peak, bound) as utilization, on each better level-2 solution
+        # (peak, bound) as utilization during level 2: on each better solution or bound.
+        self.improved = improved
         model = cp_model.CpModel()
         self.model = model
         self.released = [model.new_int_var(0, int(n), "") for n in comp.held_count]
@@ -160,10 +161,21 @@ class ComponentCPSAT:
             params.log_search_progress = True
             params.log_to_stdout = False
             solver.log_callback = self.log
-        callback = _Improved(self.improved) if peak_level and self.improved else None
+        callback = None
+        if peak_level and self.improved is not None:
+            callback = _Improved(self.improved, self._proven)
+            report, proven = self.improved, self._proven
+            solver.best_bound_callback = lambda bound: report(None, proven(bound))
         with interrupt.register(solver.stop_search):
             status = solver.solve(self.model, callback)
         return solver, status
+
+    def _proven(self, objective_bound: float) -> float | None:
+        """Level 2's objective bound as the utilization bound `solve` certifies, None when the
+        hours are not exact on the model's scale."""
+        if not self.exact_scale:
+            return None
+        return max(0.0, (objective_bound - 1) / UTIL_SCALE * (1 - 1e-5))
 
     def _read(self, solver: cp_model.CpSolver) -> State:
         return State(
@@ -266,9 +278,14 @@ class ComponentCPSAT:
 class _Improved(cp_model.CpSolverSolutionCallback):
     """Reports each better peak (level 2's objective) with the bound proven so far."""
 
-    def __init__(self, report: Callable[[float, float], None]) -> None:
+    def __init__(
+        self,
+        report: Callable[[float | None, float | None], None],
+        proven: Callable[[float], float | None],
+    ) -> None:
         super().__init__()
         self.report = report
+        self.proven = proven
 
     def on_solution_callback(self) -> None:
-        self.report(self.objective_value / UTIL_SCALE, self.best_objective_bound / UTIL_SCALE)
+        self.report(self.objective_value / UTIL_SCALE, self.proven(self.best_objective_bound))

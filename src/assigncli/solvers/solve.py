@@ -187,7 +187,11 @@ def _solve_exact(
         if log.isEnabledFor(logging.DEBUG)
         else None,
         improved=(
-            (lambda peak, bound: progress("CP-SAT", peak=peak, bound=max(bound, lp_peak or 0.0)))
+            (
+                lambda peak, bound: progress(
+                    "CP-SAT", peak=peak, bound=max(bound or 0.0, lp_peak or 0.0) or None
+                )
+            )
             if progress is not None
             else None
         ),
