@@ -72,13 +72,15 @@ def _plan_args(data: tuple[Path, Path], out: Path, *extra: str) -> list[str]:
 def test_plan_exit_0_writes_three_files_and_a_summary(
     data: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    """A plan run exits 0, writes plan, officer summary and manifest, and prints the tables."""
+    """A plan run exits 0, writes plan, officer summary and manifest (and the set's lock file),
+    and prints the tables."""
     result = invoke(_plan_args(data, tmp_path / "plan.csv"))
     assert result.exit_code == 0, result.output
     assert {p.name for p in tmp_path.iterdir()} == {
         "plan.csv",
         "plan.officers.csv",
         "plan.manifest.json",
+        "plan.lock",
     }
     assert "Utilization by office" in result.stdout and "certificate" in result.stdout
 
@@ -412,8 +414,10 @@ def test_a_file_changed_while_read_is_refused(
     cases = tmp_path / "cases.csv"
     cases.write_bytes(data[1].read_bytes())
 
-    def rewriting(roster_path: Path, cases_path: Path, config: Config) -> validate.Inputs:
-        result = validate.load_inputs(roster_path, cases_path, config)
+    def rewriting(
+        roster_path: Path, cases_path: Path, config: Config, sheet: str | None = None
+    ) -> validate.Inputs:
+        result = validate.load_inputs(roster_path, cases_path, config, sheet=sheet)
         with cases.open("a", encoding="utf-8") as handle:
             handle.write("\n")
         return result
@@ -433,6 +437,27 @@ def test_a_stop_before_the_commit_writes_nothing(data: tuple[Path, Path], tmp_pa
     finally:
         interrupt.reset()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_stop_while_the_set_is_staged_commits_nothing(
+    data: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Ctrl-C while the files are being written (here: during the report's staging) abandons
+    the set: no plan, summary, manifest, report or temporary file; the empty lock may stay."""
+    run = run_plan(*data, default_config(), SolveOptions(time_limit=2.0, workers=1))
+
+    def report_then_ctrl_c(temp: Path) -> None:
+        temp.write_text("<html></html>", encoding="utf-8")
+        interrupt.request_stop()
+
+    try:
+        with pytest.raises(interrupt.InterruptError):
+            write_plan(
+                run, tmp_path / "plan.csv", report=(tmp_path / "plan.html", report_then_ctrl_c)
+            )
+    finally:
+        interrupt.reset()
+    assert [p.name for p in tmp_path.iterdir()] == ["plan.lock"]
 
 
 def test_register_stops_a_solver_registered_after_the_request() -> None:

@@ -131,8 +131,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-log = logging.getLogger("assigncli")
-
 # -- shared option types ----------------------------------------------------------------------
 
 
@@ -200,6 +198,12 @@ TimeLimitOpt = Annotated[
         metavar="SECONDS",
         help="Limit on the whole run, from start to the last file written: the solver gets what "
         "reading, grouping and writing leave (start-up of Python itself is not counted).",
+    ),
+]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--sheet", metavar="NAME", help="Worksheet to read from Excel inputs (default: the first)."
     ),
 ]
 ReportOpt = Annotated[
@@ -400,6 +404,7 @@ def plan(
         ),
     ] = None,
     report: ReportOpt = None,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -417,9 +422,11 @@ def plan(
         )
         from assigncli.render.terminal import phase_table, render, summary_dict
         from assigncli.solvers.solve import SolveOptions
+        from assigncli.write import refuse_overwriting_inputs
 
         paths = plan_outputs(out)  # rejects unknown extensions before any work
         _check_report_path(report, [paths.plan, paths.officers, paths.manifest])
+        refuse_overwriting_inputs([*paths.all(), report], _inputs(roster, cases, config))
         cfg = load_config(config)
         options = SolveOptions(
             solver=solver.value,
@@ -440,20 +447,25 @@ def plan(
                 progress=status.on_progress,
                 on_warnings=ui.problems,
                 reserve=reserve,
+                sheet=sheet,
             )
-            extra = {}
+            report_file = None
             if report is not None:
                 from assigncli.render.report import html_writer, plan_report_html
 
                 with clock.phase("report"):
-                    extra["report"] = (report, html_writer(plan_report_html(run)))
-            run, files = write_plan(run, out, extra=extra, clock=clock)
+                    report_file = (report, html_writer(plan_report_html(run)))
+            run, files = write_plan(run, out, report=report_file, clock=clock)
         if verbose:
-            ui.chatter.print(phase_table(run.phases, run.solution.component_log))
+            ui.chatter.print(phase_table(run.phases, run.solution.components))
         if json_out:
             ui.emit_json({**summary_dict(run, files), "elapsed_seconds": clock.elapsed()})
         elif not quiet:
             render(run, files, console())
+
+
+def _inputs(*paths: Path | None) -> list[Path]:
+    return [path for path in paths if path is not None]
 
 
 # The HTML report builds the status quo beside the plan and embeds the Vega libraries (measured:
@@ -485,6 +497,7 @@ def validate(
     roster: RosterArg,
     cases: CasesArg,
     config: ConfigOpt = None,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -496,7 +509,7 @@ def validate(
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
         cfg = load_config(config)
-        result = check_inputs(roster, cases, cfg)
+        result = check_inputs(roster, cases, cfg, sheet=sheet)
         if result.ok and result.cases is not None:
             # Effort rules are part of the contract too: a rule naming a missing column is an error.
             estimate_effort(result.cases, cfg)
@@ -542,6 +555,7 @@ def effort(
         typer.Option("--out", "-o", metavar="TABLE", help="Write the per-case audit table here."),
     ] = None,
     config: ConfigOpt = None,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -550,12 +564,13 @@ def effort(
     from assigncli.effort import effort_audit, effort_rule_summary, estimate_effort
     from assigncli.render.terminal import effort_rules_table
     from assigncli.validate import load_cases
-    from assigncli.write import write_table
+    from assigncli.write import refuse_overwriting_inputs, write_table
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
+        refuse_overwriting_inputs([out], _inputs(cases, config))
         cfg = load_config(config)
-        valid, warnings = load_cases(cases)
+        valid, warnings = load_cases(cases, sheet=sheet)
         ui.problems(warnings)
         with_effort = estimate_effort(valid, cfg)
         audit = effort_audit(with_effort, cfg)
@@ -658,6 +673,7 @@ def compare(
     config: ConfigOpt = None,
     time_limit: TimeLimitOpt = 30.0,
     seed: SeedOpt = 0,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -668,12 +684,13 @@ def compare(
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
         from assigncli.analysis.compare import compare_files
-        from assigncli.pipeline import PhaseClock, make_folder
+        from assigncli.pipeline import PhaseClock
         from assigncli.render.terminal import phase_table, render_comparison
         from assigncli.solvers.solve import SolveOptions
-        from assigncli.write import write_all
+        from assigncli.write import refuse_overwriting_inputs, write_all
 
         _check_report_path(report, [])
+        refuse_overwriting_inputs([report], _inputs(roster, cases, config))
         cfg = load_config(config)
         options = SolveOptions(time_limit=time_limit, seed=seed)
         with ui.progress(started, time_limit) as status:
@@ -687,16 +704,16 @@ def compare(
                 progress=status.on_progress,
                 on_warnings=ui.problems,
                 extra_seconds=0.0 if report is None else _REPORT_SECONDS,
+                sheet=sheet,
             )
             files: dict[str, str] = {}
             if report is not None:
                 from assigncli.render.report import compare_report_html, html_writer
 
-                with clock.phase("report"):
+                with clock.phase("report", committing=True):
                     text = compare_report_html(comparison)
-                    make_folder(report.parent)
                     interrupt.check()
-                    write_all([(report, html_writer(text))])
+                    write_all([(report, html_writer(text))], make_dirs=True)
                 files["report"] = str(report)
         if verbose:
             ui.chatter.print(phase_table(clock.phases))

@@ -32,12 +32,13 @@ from assigncli import __version__, interrupt
 from assigncli.check import CheckReport, check_plan, officer_summary
 from assigncli.config import Config
 from assigncli.effort import estimate_effort
-from assigncli.errors import AssignError, InputError, InputIssue, OutputError
+from assigncli.errors import AssignError, InputError, InputIssue
 from assigncli.plan import build_plan
 from assigncli.problem import Problem, build_problem, describe
-from assigncli.solvers.solve import Progress, Solution, SolveOptions, solve
+from assigncli.result import Solution
+from assigncli.solvers.solve import Progress, SolveOptions, solve
 from assigncli.validate import Inputs, load_inputs
-from assigncli.write import OutputPaths, Writer, output_paths, write_all, write_json, write_table
+from assigncli.write import OutputPaths, Writer, output_paths, write_plan_set
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,9 @@ class PhaseClock:
         return time.perf_counter() - self.started
 
     @contextmanager
-    def phase(self, name: str) -> Iterator[None]:
+    def phase(self, name: str, *, committing: bool = False) -> Iterator[None]:
+        """Time the block as phase `name`; `committing`: the block ends by committing output,
+        after which a stop request no longer applies."""
         interrupt.check()
         logger.info("%s (%.1f s since the start)", name, self.elapsed())
         if self.on_start is not None:
@@ -100,7 +103,8 @@ class PhaseClock:
         finally:
             rss = psutil.Process().memory_info().rss / (1024 * 1024)
             self.phases.append(Phase(name, time.perf_counter() - start, rss, peak_rss_mb()))
-        interrupt.check()
+        if not committing:
+            interrupt.check()
 
 
 def finish_seconds(n_cases: int) -> float:
@@ -153,7 +157,7 @@ def _identity(path: Path) -> tuple[int, int, int] | None:
 
 
 def _read_hashed(
-    roster_path: Path, cases_path: Path, config: Config
+    roster_path: Path, cases_path: Path, config: Config, sheet: str | None
 ) -> tuple[Inputs, dict[str, str]]:
     """Read and validate both inputs, hashing each file's bytes beside the read (hashlib releases
     the GIL). A file replaced or rewritten while it was read is an input error: the hash would
@@ -164,7 +168,7 @@ def _read_hashed(
         hashing: dict[str, Future[str | None]] = {
             role: pool.submit(_sha256, path) for role, path in paths.items()
         }
-        inputs = load_inputs(roster_path, cases_path, config)
+        inputs = load_inputs(roster_path, cases_path, config, sheet=sheet)
         hashes = {role: future.result() for role, future in hashing.items()}
     for role, path in paths.items():
         digest = hashes[role]
@@ -189,16 +193,18 @@ def run_plan(
     progress: Progress | None = None,
     on_warnings: Callable[[tuple[InputIssue, ...]], None] | None = None,
     reserve: Callable[[int], float] = finish_seconds,
+    sheet: str | None = None,
 ) -> PlanRun:
     """Solve one planning cycle within `options.time_limit` seconds from `clock.started`.
 
     `on_warnings` receives the inputs' warnings before the solve starts; `reserve(n_cases)` is
     the time kept for what follows the solve (the caller's own work included). Raises AssignError
     subclasses for every user-caused failure, interrupt.InterruptError on a stop request.
+    ``sheet`` names the worksheet read from Excel inputs (default: the first).
     """
     clock = clock or PhaseClock()
     with clock.phase("read+validate"):
-        inputs, hashes = _read_hashed(roster_path, cases_path, config)
+        inputs, hashes = _read_hashed(roster_path, cases_path, config, sheet)
     with clock.phase("effort"):
         # Planning needs the hours and skills only, not the audit columns of `assign effort`.
         cases = estimate_effort(inputs.cases, config, audit=False)
@@ -247,11 +253,11 @@ def write_plan(
     run: PlanRun,
     out: Path,
     *,
-    extra: Mapping[str, tuple[Path, Writer]] | None = None,
+    report: tuple[Path, Writer] | None = None,
     clock: PhaseClock | None = None,
 ) -> tuple[PlanRun, dict[str, str]]:
-    """Write the plan to `out`, the officer summary and the manifest beside it, and `extra`
-    files by role (e.g. {"report": (path, writer)}), all committed together or not at all (see `write`).
+    """Write the plan to `out`, the officer summary and the manifest beside it, and the `report`
+    (path, writer) if given, as one set (see `write.write_plan_set`).
 
     Returns the run with the write phase in its timings, and the files written by role. A stop
     requested before the commit raises interrupt.InterruptError and leaves nothing behind.
@@ -263,41 +269,15 @@ def write_plan(
         "officers": str(paths.officers),
         "manifest": str(paths.manifest),
     }
-    extra = extra or {}
-    files.update({role: str(path) for role, (path, _) in extra.items()})
-    with clock.phase("write"):
-        # The manifest's phases end with the solve's aftermath; the write is timed, not listed.
+    if report is not None:
+        files["report"] = str(report[0])
+    with clock.phase("write", committing=True):
+        # The manifest's phases end with what came before the write; the write is timed, not listed.
         info = manifest(replace(run, phases=tuple(clock.phases)), run.input_hashes, files)
-        writers: list[tuple[Path, Writer]] = [
-            (paths.plan, lambda temp: write_table(run.plan, temp)),
-            (paths.officers, lambda temp: write_table(run.officers, temp)),
-            (paths.manifest, lambda temp: write_json(info, temp)),
-            *extra.values(),
-        ]
-        for path, _ in writers:
-            make_folder(path.parent)
-        write_all([(path, _unless_stopped(writer)) for path, writer in writers])
+        write_plan_set(
+            paths, run.plan, run.officers, info, report=report, before_commit=interrupt.check
+        )
     return replace(run, phases=tuple(clock.phases)), files
-
-
-def make_folder(folder: Path) -> None:
-    """Create an output folder (and its parents); OutputError if that is not possible."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create folder {folder}: {exc.strerror or exc}") from exc
-
-
-def _unless_stopped(writer: Writer) -> Writer:
-    """A writer that refuses to finish once a stop is requested: write_all then removes every
-    temporary file, so an interrupted run commits nothing."""
-
-    def write(temp: Path) -> None:
-        interrupt.check()
-        writer(temp)
-        interrupt.check()
-
-    return write
 
 
 def manifest(
@@ -336,7 +316,7 @@ def manifest(
             "unassigned": run.check.unassigned,
         },
         "problem": describe(run.problem),
-        "components": list(run.solution.component_log),
+        "components": [c.to_dict() for c in run.solution.components],
         "phases": [p.to_dict() for p in run.phases],
         "warnings": [p.to_dict() for p in run.warnings],
     }

@@ -215,6 +215,7 @@ def compare_files(
     progress: Progress | None = None,
     on_warnings: Callable[[tuple[InputIssue, ...]], None] | None = None,
     extra_seconds: float = 0.0,
+    sheet: str | None = None,
 ) -> Comparison:
     """Solve one cycle and compare it with every baseline, all within `options.time_limit`
     (`extra_seconds`: the caller's own work after the comparison, e.g. a report). Raises
@@ -229,6 +230,7 @@ def compare_files(
         progress=progress,
         on_warnings=on_warnings,
         reserve=lambda n: baselines_seconds(n) + extra_seconds,
+        sheet=sheet,
     )
     return compare_with_baselines(run, clock=clock)
 

@@ -24,7 +24,6 @@ certificate or the officer summary about what an officer carries. Definitions:
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -34,6 +33,7 @@ import polars as pl
 
 from assigncli.check import CheckReport, check_plan
 from assigncli.config import Config
+from assigncli.contract import with_defaults
 
 __all__ = [
     "METRICS",
@@ -56,7 +56,6 @@ RULE_CODES: tuple[str, ...] = (
     "skill_mismatch",
     "zero_max_cases",
 )
-_VIOLATION = re.compile(r"^(?P<code>[a-z_]+): (?P<count>\d+) ")
 
 
 @dataclass(frozen=True)
@@ -213,13 +212,8 @@ def gini(values: npt.ArrayLike) -> float:
 
 
 def rule_breaks(report: CheckReport) -> dict[str, int]:
-    """Cases per eligibility rule broken, read from the checker's violation lines."""
-    found: dict[str, int] = {}
-    for line in report.violations:
-        match = _VIOLATION.match(line)
-        if match and match["code"] in RULE_CODES:
-            found[match["code"]] = int(match["count"])
-    return found
+    """Cases per eligibility rule broken, as the checker counted them."""
+    return {code: n for code, n in report.violation_counts.items() if code in RULE_CODES}
 
 
 def evaluate_plan(
@@ -277,7 +271,7 @@ def _officer_table(roster: pl.DataFrame, report: CheckReport) -> pl.DataFrame:
     info = roster.select(
         "officer_id",
         pl.col("office").list.first().alias("office"),
-        pl.col("active").fill_null(True).alias("active"),
+        *with_defaults(roster, "roster", ("active",)),
     )
     loads = report.officers.select("officer_id", "available_hours", "cases", "load", "utilization")
     return info.join(loads, on="officer_id", how="left", maintain_order="left")
@@ -289,11 +283,7 @@ def _moved(cases: pl.DataFrame, plan: pl.DataFrame) -> tuple[pl.DataFrame, pl.Se
         "case_id",
         "office",
         "effort_hours",
-        (
-            pl.col("current_officer_id")
-            if "current_officer_id" in cases.columns
-            else pl.lit(None, dtype=pl.String).alias("current_officer_id")
-        ),
+        *with_defaults(cases, "cases", ("current_officer_id",)),
     )
     aligned = plan.height == base.height and bool((plan["case_id"] == base["case_id"]).all())
     if aligned:

@@ -26,6 +26,7 @@ from assigncli.errors import InputIssue
 if TYPE_CHECKING:
     from assigncli.analysis.compare import ComparedPlan, Comparison
     from assigncli.pipeline import Phase, PlanRun
+    from assigncli.result import ComponentReport
 
 __all__ = [
     "SolveStatus",
@@ -322,17 +323,17 @@ def effort_rules_table(rules: pl.DataFrame, n_cases: int) -> Table:
 # --- phases and progress ---------------------------------------------------------------------
 
 
-def phase_table(phases: Sequence[Phase], component_log: Sequence[Mapping[str, Any]] = ()) -> Table:
+def phase_table(phases: Sequence[Phase], components: Sequence[ComponentReport] = ()) -> Table:
     """Time and memory per phase; under `solve`, the steps of its longest component."""
     table = Table(title="phases", title_justify="left")
     for column in ("phase", "seconds", "rss MB", "peak MB"):
         table.add_column(column, justify="left" if column == "phase" else "right", no_wrap=True)
-    longest = max(component_log, key=lambda row: float(row["seconds"]), default=None)
+    longest = max(components, key=lambda c: c.seconds, default=None)
     for p in phases:
         table.add_row(p.name, f"{p.seconds:.2f}", f"{p.rss_mb:,.0f}", f"{p.peak_mb:,.0f}")
         if p.name == "solve" and longest is not None:
-            for step, seconds in dict(longest["steps"]).items():
-                table.add_row(f"  {step}", f"{float(seconds):.2f}", "", "", style="dim")
+            for step, seconds in longest.steps.items():
+                table.add_row(f"  {step}", f"{seconds:.2f}", "", "", style="dim")
     return table
 
 

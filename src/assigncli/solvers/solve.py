@@ -17,12 +17,20 @@ import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import numpy as np
 
 from assigncli.problem import ComponentIndex, IntArray, Problem
+from assigncli.result import (
+    Certificate,
+    ComponentReport,
+    Solution,
+    SolveStatus,
+    relative_gap,
+    status_of,
+)
 from assigncli.solvers.component import (
     Component,
     State,
@@ -58,7 +66,6 @@ class SolveOptions:
     seed: int = 0
     workers: int = 0  # 0: every core
     max_moves: int | None = None  # budget for discretionary moves (forced moves are not counted)
-    exact_size_limit: int = EXACT_SIZE_LIMIT
     aggregate_size_limit: int = AGGREGATE_SIZE_LIMIT
 
     def resolved_workers(self) -> int:
@@ -66,46 +73,13 @@ class SolveOptions:
 
 
 @dataclass(frozen=True)
-class Certificate:
-    """What the plan reached and what is proven: the reader's reason to trust it."""
-
-    status: str  # "optimal" | "feasible" | "time_limit"
-    objective: float  # highest utilization of any officer (real hours)
-    lower_bound: float  # proven: no plan can have a lower highest utilization
-    gap: float  # (objective - lower_bound) / lower_bound; 0 when both are 0
-    method: str  # "exact" | "scale" | "exact+scale" | "none"
-    min_utilization: float
-    balance_penalty: float  # hours above the balance levels (see component.BALANCE_LEVELS)
-    discretionary_moves: int
-    forced_moves: int
-    unassigned: int
-    components: int
-    time_seconds: float
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Solution:
-    """Class-level result: how many of each class go where, with the certificate."""
-
-    released: IntArray  # per held class (global index)
-    flow_pool: IntArray
-    flow_officer: IntArray
-    flow_count: IntArray
-    unassigned: IntArray  # per pool (global index)
-    certificate: Certificate
-    component_log: tuple[dict[str, object], ...] = field(default=())
-
-
-@dataclass(frozen=True)
 class _ComponentResult:
     comp: Component
     state: State
     method: str
-    status: str
+    status: SolveStatus
     bound: float
+    argument: str  # which argument gave `bound`
     seconds: float
     steps: dict[str, float]  # seconds per step (lp, round, polish, cp-sat), in order
 
@@ -200,14 +174,18 @@ def _solve_exact(
     result = model.solve(warm, deadline, lp_peak, work=planned * 0.8)
     state = result.state
     cancel_round_trips(comp, state)
-    status = result.status
-    if time.perf_counter() >= deadline and status != "optimal":
-        status = "time_limit"
-    bound = max(lp_peak or 0.0, result.bound)
+    lp_bound = lp_peak or 0.0
+    bound, argument = (lp_bound, "lp") if lp_bound >= result.bound else (result.bound, "cp-sat")
     clock.done("cp-sat")
+    # CP-SAT stops on its own only with a proof; otherwise its budget (or the clock) ran out.
+    status = _status(comp, state, bound, budget_spent=result.status != "optimal")
     return _ComponentResult(
-        comp, state, "exact", status, bound, time.perf_counter() - start, clock.steps
+        comp, state, "exact", status, bound, argument, time.perf_counter() - start, clock.steps
     )
+
+
+def _status(comp: Component, state: State, bound: float, *, budget_spent: bool) -> SolveStatus:
+    return status_of(relative_gap(evaluate(comp, state).peak, bound), budget_spent=budget_spent)
 
 
 def _rank(comp: Component, state: State) -> tuple[int, float]:
@@ -266,11 +244,9 @@ def _solve_scale(
         say("LP out of time; polishing the greedy plan", peak=evaluate(comp, state).peak)
         state = local_search(comp, state, deadline, max_moves, bound)
     clock.done("polish")
-    status = "feasible" if lp.levels_solved >= 2 else "time_limit"
-    if bound > 0 and evaluate(comp, state).peak <= bound * (1 + 1e-9):
-        status = "optimal"
+    status = _status(comp, state, bound, budget_spent=lp.levels_solved < 2)
     return _ComponentResult(
-        comp, state, "scale", status, bound, time.perf_counter() - start, clock.steps
+        comp, state, "scale", status, bound, "lp", time.perf_counter() - start, clock.steps
     )
 
 
@@ -290,7 +266,7 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
     def method_of(comp: Component) -> str:
         if options.solver == "auto":
             cases = int(comp.pool_size.sum() + comp.held_count.sum())
-            small = comp.size <= options.exact_size_limit and cases <= EXACT_CASE_LIMIT
+            small = comp.size <= EXACT_SIZE_LIMIT and cases <= EXACT_CASE_LIMIT
             return "exact" if small else "scale"
         return options.solver
 
@@ -364,9 +340,10 @@ def _assemble(problem: Problem, results: list[_ComponentResult], seconds: float)
     flow_officer: list[IntArray] = []
     flow_count: list[IntArray] = []
     peak, floor, penalty, bound, moves = 0.0, np.inf, 0.0, 0.0, 0
-    statuses: set[str] = set()
+    argument = "none"
+    budget_spent = False
     methods: set[str] = set()
-    log_rows: list[dict[str, object]] = []
+    reports: list[ComponentReport] = []
     for r in results:
         comp, state, index = r.comp, r.state, r.comp.index
         released[index.held] = state.released
@@ -380,23 +357,24 @@ def _assemble(problem: Problem, results: list[_ComponentResult], seconds: float)
             peak = max(peak, ev.peak)
             floor = min(floor, ev.floor)
             penalty += comp.penalty(ev.load, ev.peak)
-        bound = max(bound, r.bound)
+        if r.bound > bound:
+            bound, argument = r.bound, r.argument
         moves += ev.moves
-        statuses.add(r.status)
+        budget_spent |= r.status is SolveStatus.TIME_LIMIT
         methods.add(r.method)
-        log_rows.append(
-            {
-                "officers": comp.n_officers,
-                "pools": comp.n_pools,
-                "held_classes": comp.n_held,
-                "arcs": comp.n_arcs,
-                "method": r.method,
-                "status": r.status,
-                "peak": ev.peak,
-                "bound": r.bound,
-                "seconds": round(r.seconds, 3),
-                "steps": {k: round(v, 3) for k, v in r.steps.items()},
-            }
+        reports.append(
+            ComponentReport(
+                officers=comp.n_officers,
+                pools=comp.n_pools,
+                held_classes=comp.n_held,
+                arcs=comp.n_arcs,
+                method=r.method,
+                status=r.status,
+                peak=ev.peak,
+                bound=r.bound,
+                seconds=r.seconds,
+                steps=dict(r.steps),
+            )
         )
     # Officers outside every component (nothing to decide) still carry locked load.
     measured = problem.available > 0
@@ -408,32 +386,29 @@ def _assemble(problem: Problem, results: list[_ComponentResult], seconds: float)
         in_comp[r.comp.index.officers] = True
     outside = measured & ~in_comp
     if outside.any():
-        peak = max(peak, float(fixed_util[outside].max()))
-        bound = max(bound, float(fixed_util[outside].max()))
+        fixed_peak = float(fixed_util[outside].max())
+        peak = max(peak, fixed_peak)
+        if fixed_peak > bound:
+            bound, argument = fixed_peak, "locked load"
         floor = min(floor, float(fixed_util[outside].min()))
     if not np.isfinite(floor):
         floor = 0.0
-
-    if "time_limit" in statuses:
-        status = "time_limit"
-    elif statuses <= {"optimal"}:
-        status = "optimal"
-    else:
-        status = "feasible"
-    gap = (
-        0.0 if peak <= bound or peak == 0 else (peak - bound) / bound if bound > 0 else float("inf")
-    )
+    # A bound a hair above the plan's own peak is the LP's tolerance, not a contradiction.
+    if peak < bound <= peak * (1 + 1e-6):
+        bound = peak
+    gap = relative_gap(peak, bound)
     certificate = Certificate(
-        status=status,
+        status=status_of(gap, budget_spent=budget_spent),
         objective=peak,
         lower_bound=bound,
+        bound_argument=argument,
         gap=gap,
         method="+".join(sorted(methods)) if methods else "none",
         min_utilization=floor,
         balance_penalty=penalty,
         discretionary_moves=moves,
         forced_moves=problem.forced_moves,
-        unassigned=int(unassigned.sum()),
+        unassigned=int(unassigned.sum()) + problem.n_unassignable,
         components=len(results),
         time_seconds=seconds,
     )
@@ -445,5 +420,5 @@ def _assemble(problem: Problem, results: list[_ComponentResult], seconds: float)
         flow_count=np.concatenate(flow_count) if flow_count else empty,
         unassigned=unassigned,
         certificate=certificate,
-        component_log=tuple(log_rows),
+        components=tuple(reports),
     )
