@@ -172,6 +172,18 @@ def test_verbose_shows_phases_and_warnings_before_the_solve(
     assert warning < err.index("solve (")
 
 
+def test_json_has_no_nan_or_infinity(capsys: pytest.CaptureFixture[str]) -> None:
+    """An undefined gap (no bound) is null in --json output, never the invalid `Infinity`
+    (regression: a national run failed with exit 1 after writing its files)."""
+    from assigncli import cli
+
+    cli._emit_json({"certificate": {"gap": float("inf"), "peak": 1.5}, "rows": [float("nan")]})
+    assert json.loads(capsys.readouterr().out) == {
+        "certificate": {"gap": None, "peak": 1.5},
+        "rows": [None],
+    }
+
+
 def test_version() -> None:
     result = invoke(["--version"])
     assert result.exit_code == 0

@@ -215,6 +215,14 @@ def run_plan(
     with clock.phase("group"):
         problem = build_problem(inputs.roster, cases, config)
     budget = solve_budget(options.time_limit, clock.elapsed(), reserve(cases.height))
+    if budget <= MIN_SOLVE_SECONDS:
+        logger.warning(
+            "the time limit of %g s is used up before the solve (%.1f s so far, %.1f s needed "
+            "after it): the solver gets its minimum and the plan may be far from the bound",
+            options.time_limit,
+            clock.elapsed(),
+            reserve(cases.height),
+        )
     with clock.phase("solve"):
         solution = solve(problem, replace(options, time_limit=budget), progress)
     with clock.phase("disaggregate"):
