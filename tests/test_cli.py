@@ -329,6 +329,17 @@ def test_tables_fit_80_columns_without_broken_words(
     assert "…" not in result.stdout
 
 
+def test_effort_table_at_80_columns_keeps_conditions_whole(data: tuple[Path, Path]) -> None:
+    """At 80 columns the effort rules' conditions are listed under the table, each identifier
+    whole (regression: 'travel_documen' / 't_needed' in a folded cell)."""
+    result = invoke(["effort", str(data[1])], COLUMNS="80")
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.stdout.splitlines()) <= 80
+    assert "conditions:" in result.stdout
+    words = set(result.stdout.replace("(", " ").replace(")", " ").split())
+    assert {"travel_document_needed", "criminal_conviction"} <= words
+
+
 def test_compare_marks_the_best_value_among_every_column(data: tuple[Path, Path]) -> None:
     """In the terminal table no unmarked value beats a marked one in its row."""
     result = invoke(["compare", str(data[0]), str(data[1]), "--time-limit", "3"], COLUMNS="200")

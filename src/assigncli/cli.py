@@ -574,7 +574,7 @@ def effort(
 ) -> None:
     """Per-case effort with the rules that produced it, and how much each rule contributed."""
     from assigncli.effort import effort_audit, effort_rule_summary, estimate_effort
-    from assigncli.render.terminal import effort_rules_table
+    from assigncli.render.terminal import render_effort_rules
     from assigncli.validate import load_cases
     from assigncli.write import refuse_overwriting_inputs, write_table
 
@@ -602,7 +602,7 @@ def effort(
             )
         elif not quiet:
             stdout = console()
-            stdout.print(effort_rules_table(rules, audit.height))
+            render_effort_rules(rules, audit.height, stdout)
             where = (
                 f"; per-case audit written to {out}"
                 if out

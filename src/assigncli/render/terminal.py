@@ -17,6 +17,7 @@ import polars as pl
 from rich import box
 from rich.console import Console, ConsoleOptions, Group, RenderableType
 from rich.measure import Measurement
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -39,6 +40,7 @@ __all__ = [
     "problem_text",
     "render",
     "render_comparison",
+    "render_effort_rules",
     "summary_dict",
 ]
 
@@ -308,16 +310,32 @@ def render_comparison(comparison: Comparison, files: Mapping[str, str], out: Con
 # --- effort ----------------------------------------------------------------------------------
 
 
-def effort_rules_table(rules: pl.DataFrame, n_cases: int) -> Table:
+def effort_rules_table(rules: pl.DataFrame, n_cases: int, *, without: Sequence[str] = ()) -> Table:
+    """The rule summary of `assign effort` (columns in `without` left out)."""
     table = Table(title=f"Effort rules over {n_cases:,} cases", title_justify="left")
-    for column in rules.columns:
+    shown = [column for column in rules.columns if column not in without]
+    for column in shown:
         numeric = rules[column].dtype.is_numeric()
         table.add_column(
             column, justify="right" if numeric else "left", no_wrap=numeric, overflow="fold"
         )
-    for row in rules.iter_rows():
+    for row in rules.select(shown).iter_rows():
         table.add_row(*[Text(f"{v:,.2f}" if isinstance(v, float) else str(v)) for v in row])
     return table
+
+
+def render_effort_rules(rules: pl.DataFrame, n_cases: int, out: Console) -> None:
+    """The rule table; on a terminal too narrow for the conditions beside the figures, the
+    conditions follow the table, one line per rule, instead of being cut into fragments."""
+    table = effort_rules_table(rules, n_cases)
+    if "when" not in rules.columns or _fits(table, out):
+        out.print(table)
+        return
+    out.print(effort_rules_table(rules, n_cases, without=("when",)))
+    out.print(Text("conditions:", style="bold"))
+    for rule, when in rules.select("rule", "when").iter_rows():
+        if when:
+            out.print(Padding(Text(f"{rule}: {when}"), (0, 0, 0, 2)))
 
 
 # --- phases and progress ---------------------------------------------------------------------
