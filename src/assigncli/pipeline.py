@@ -32,7 +32,7 @@ from assigncli import __version__, interrupt
 from assigncli.check import CheckReport, check_plan, officer_summary
 from assigncli.config import Config
 from assigncli.effort import estimate_effort
-from assigncli.errors import AssignError, InputError, InputIssue
+from assigncli.errors import AssignError, InputError, InputIssue, IssueLog
 from assigncli.plan import build_plan
 from assigncli.problem import Problem, build_problem, describe
 from assigncli.result import Solution
@@ -207,9 +207,12 @@ def run_plan(
         inputs, hashes = _read_hashed(roster_path, cases_path, config, sheet)
     with clock.phase("effort"):
         # Planning needs the hours and skills only, not the audit columns of `assign effort`.
-        cases = estimate_effort(inputs.cases, config, audit=False)
+        model_issues = IssueLog()
+        cases = estimate_effort(
+            inputs.cases, config, audit=False, issues=model_issues, cases_file=inputs.cases_file
+        )
         # The validated table without effort would only hold its replaced columns in memory.
-        inputs = replace(inputs, cases=cases)
+        inputs = replace(inputs, cases=cases, problems=(*inputs.problems, *model_issues.problems))
     if on_warnings is not None and inputs.problems:
         on_warnings(inputs.problems)
     with clock.phase("group"):
