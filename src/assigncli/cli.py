@@ -12,7 +12,7 @@ import logging
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -60,6 +60,20 @@ def _flags_without_type(params: Sequence[click.Parameter]) -> None:
             param.metavar = ""
 
 
+def _adopt(commands: Iterable[click.Command]) -> None:
+    """Give every command, also those of sub-groups (`assign effort fit`), the help fixes above.
+
+    Typer builds the commands before the group; a plain command only gains `_Command`'s two
+    methods, which is why swapping its class is safe.
+    """
+    for command in commands:
+        _flags_without_type(command.params)
+        if type(command) is TyperCommand:
+            command.__class__ = _Command
+        elif isinstance(command, TyperGroup):
+            _adopt(command.commands.values())
+
+
 def _without_type(option: Any) -> Any:
     if option is not None:
         option.metavar = ""
@@ -72,11 +86,7 @@ class _App(TyperGroup):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for command in self.commands.values():
-            _flags_without_type(command.params)
-            if type(command) is TyperCommand:
-                # Typer builds the commands before the group; they only gain the two methods.
-                command.__class__ = _Command
+        _adopt(self.commands.values())
 
     def get_help_option(self, ctx: click.Context) -> Any:
         return _without_type(super().get_help_option(ctx))
