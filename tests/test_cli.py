@@ -263,10 +263,13 @@ def test_config_discovery_and_override(
 # --- help --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", ["plan", "validate", "effort", "generate", "compare"])
+@pytest.mark.parametrize(
+    "command",
+    ["plan", "validate", "effort", "effort fit", "generate", "compare", "explain"],
+)
 def test_help_names_values_and_shows_examples(command: str) -> None:
     """--help: no `{roster}` or `<bool>` placeholders, choices listed, examples in the epilog."""
-    result = invoke([command, "--help"])
+    result = invoke([*command.split(), "--help"])
     assert result.exit_code == 0
     text = result.stdout
     assert "{" not in text.split("Usage:")[1].splitlines()[0]
@@ -277,6 +280,8 @@ def test_help_names_values_and_shows_examples(command: str) -> None:
         assert "whole run" in text  # what --time-limit bounds
     if command == "generate":
         assert "parquet|csv|xlsx" in text
+    if command == "effort fit":
+        assert "auto|gamma|nnls" in text
 
 
 def test_top_level_help_offers_shell_completion() -> None:

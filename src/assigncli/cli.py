@@ -37,6 +37,7 @@ from assigncli.errors import (
 from assigncli.render.terminal import SolveStatus, console, problem_text
 
 if TYPE_CHECKING:
+    from assigncli.analysis.robustness import RobustnessOptions
     from assigncli.pipeline import PhaseClock
 
 
@@ -152,6 +153,12 @@ class Solver(StrEnum):
     auto = "auto"
     exact = "exact"
     scale = "scale"
+
+
+class Estimator(StrEnum):
+    auto = "auto"
+    gamma = "gamma"
+    nnls = "nnls"
 
 
 class Format(StrEnum):
@@ -430,6 +437,57 @@ def plan(
         ),
     ] = None,
     report: ReportOpt = None,
+    robustness: Annotated[
+        bool,
+        typer.Option(
+            "--robustness",
+            help="Also evaluate the plan under wrong effort figures: scaling per rule, "
+            "budgeted-uncertainty peak, Monte Carlo (in the summary, manifest and report).",
+        ),
+    ] = False,
+    mc_draws: Annotated[
+        int,
+        typer.Option(
+            "--mc-draws", min=0, metavar="N", help="Monte Carlo draws for --robustness (0: none)."
+        ),
+    ] = 500,
+    case_cv: Annotated[
+        float,
+        typer.Option(
+            "--case-cv",
+            min=0.0,
+            metavar="CV",
+            help="Per-case lognormal noise (coefficient of variation).",
+        ),
+    ] = 0.30,
+    rule_cv: Annotated[
+        float,
+        typer.Option(
+            "--rule-cv",
+            min=0.0,
+            metavar="CV",
+            help="Per-rule correlated error (coefficient of variation).",
+        ),
+    ] = 0.15,
+    deviation: Annotated[
+        float,
+        typer.Option(
+            "--deviation",
+            min=0.0,
+            metavar="FRACTION",
+            help="Budgeted uncertainty: ± relative error per case.",
+        ),
+    ] = 0.30,
+    confidence: Annotated[
+        float,
+        typer.Option(
+            "--confidence",
+            min=0.5,
+            max=0.999999,
+            metavar="P",
+            help="Budgeted uncertainty: confidence that sets Γ.",
+        ),
+    ] = 0.95,
     sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -463,7 +521,12 @@ def plan(
             workers=workers,
             max_moves=max_moves,
         )
+        assess = _robustness_options(
+            robustness, mc_draws, case_cv, rule_cv, deviation, confidence, seed
+        )
         reserve = finish_seconds if report is None else _with_report(finish_seconds)
+        if assess is not None:
+            reserve = _with_robustness(reserve, assess.draws)
         with ui.progress(started, time_limit) as status:
             clock = PhaseClock(on_start=status.on_phase, started=started)
             _prepare_report(report, clock)
@@ -477,6 +540,8 @@ def plan(
                 on_warnings=ui.problems,
                 reserve=reserve,
                 sheet=sheet,
+                robustness=assess,
+                robustness_progress=status.on_draws,
             )
             report_file = None
             if report is not None:
@@ -488,9 +553,54 @@ def plan(
         if verbose:
             ui.chatter.print(phase_table(run.phases, run.solution.components))
         if json_out:
-            ui.emit_json({**summary_dict(run, files), "elapsed_seconds": clock.elapsed()})
+            payload = {**summary_dict(run, files), "elapsed_seconds": clock.elapsed()}
+            if run.robustness is not None:
+                payload["robustness"] = run.robustness.to_dict()
+            ui.emit_json(payload)
         elif not quiet:
             render(run, files, console())
+            if run.robustness is not None:
+                from assigncli.render.explain import print_robustness
+
+                print_robustness(run.robustness, console())
+
+
+def _robustness_options(
+    wanted: bool,
+    draws: int,
+    case_cv: float,
+    rule_cv: float,
+    deviation: float,
+    confidence: float,
+    seed: int,
+) -> RobustnessOptions | None:
+    """The --robustness settings, or None when not asked."""
+    if not wanted:
+        return None
+    from assigncli.analysis.robustness import RobustnessOptions
+
+    return RobustnessOptions(
+        deviation=deviation,
+        confidence=confidence,
+        draws=draws,
+        case_cv=case_cv,
+        rule_cv=rule_cv,
+        seed=seed,
+    )
+
+
+# --robustness after the solve: scalings and the budgeted peak, then the Monte Carlo draws
+# (measured, README "Robustness": 0.5 s of CPU per million cases, 16 ms per draw at 1M).
+_ROBUSTNESS_SECONDS_PER_CASE = 1e-6
+_ROBUSTNESS_SECONDS_PER_CASE_DRAW = 2e-8
+
+
+def _with_robustness(reserve: Callable[[int], float], draws: int) -> Callable[[int], float]:
+    def with_robustness(n_cases: int) -> float:
+        per_case = _ROBUSTNESS_SECONDS_PER_CASE + draws * _ROBUSTNESS_SECONDS_PER_CASE_DRAW
+        return reserve(n_cases) + per_case * n_cases
+
+    return with_robustness
 
 
 def _inputs(*paths: Path | None) -> list[Path]:
@@ -578,14 +688,43 @@ def validate(
 
 # -- effort -----------------------------------------------------------------------------------
 
+
+class _EffortGroup(TyperGroup):
+    """`assign effort CASES` (the audit, as it always was) beside `assign effort fit CASES
+    TIMELOG`: a first argument that names no sub-command goes to the audit."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["audit", *args]
+        return super().parse_args(ctx, args)
+
+    def get_help_option(self, ctx: click.Context) -> Any:
+        return _without_type(super().get_help_option(ctx))
+
+
+effort_app = typer.Typer(
+    cls=_EffortGroup,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    help=(
+        "Per-case effort and the rules behind it, or calibrate the rules from logged hours.\n\n"
+        "[bold]assign effort CASES \\[--out audit.csv][/bold]: per-case effort (same as "
+        "[bold]assign effort audit CASES[/bold]).\n\n"
+        "[bold]assign effort fit CASES TIMELOG \\[--out fitted.toml][/bold]: fit the rules' "
+        "figures to a time log."
+    ),
+)
 _EFFORT_EXAMPLES = """Examples:
 
 assign effort cases.csv
 
-assign effort cases.parquet --config assign.toml --out effort.csv"""
+assign effort cases.parquet --config assign.toml --out effort.csv
+
+assign effort fit cases.csv timelog.csv --config assign.toml --out fitted.toml"""
+app.add_typer(effort_app, name="effort", epilog=_EFFORT_EXAMPLES)
 
 
-@app.command(epilog=_EFFORT_EXAMPLES)
+@effort_app.command("audit", epilog=_EFFORT_EXAMPLES)
 def effort(
     cases: CasesArg,
     out: Annotated[
@@ -637,11 +776,154 @@ def effort(
             stdout.print(Text(f"total {total:,.1f} hours per cycle{where}"))
 
 
+_FIT_EXAMPLES = """Examples:
+
+assign effort fit cases.csv timelog.csv --config assign.toml --out fitted.toml
+
+assign effort fit cases.csv timelog_officers.csv --held held.csv --json"""
+
+
+@effort_app.command("fit", epilog=_FIT_EXAMPLES)
+def effort_fit(
+    cases: Annotated[
+        Path,
+        typer.Argument(
+            metavar="CASES",
+            show_default=False,
+            help="Case list with the attributes the rules read.",
+        ),
+    ],
+    timelog: Annotated[
+        Path,
+        typer.Argument(
+            metavar="TIMELOG",
+            show_default=False,
+            help="Time log: case_id, period, hours (per case) or officer_id, period, hours "
+            "(per officer, with --held).",
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", metavar="TOML", help="Write the fitted model here (.toml)."),
+    ] = None,
+    config: ConfigOpt = None,
+    held: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--held",
+            metavar="FILE|PERIOD=PLAN",
+            help="Per-officer logs: cases each officer held, a file (case_id, officer_id, "
+            "period) or a past plan as PERIOD=PLAN; repeatable.",
+        ),
+    ] = None,
+    estimator: Annotated[
+        Estimator,
+        typer.Option(
+            "--estimator",
+            help="auto: the lower held-out MAE; gamma: Gamma quasi-likelihood, log-linear; "
+            "nnls: non-negative least squares.",
+        ),
+    ] = Estimator.auto,
+    folds: Annotated[
+        int, typer.Option("--folds", min=0, metavar="K", help="k-fold held-out error (0: skip).")
+    ] = 5,
+    bootstrap: Annotated[
+        int,
+        typer.Option(
+            "--bootstrap", min=0, metavar="N", help="Bootstrap replicates for the intervals."
+        ),
+    ] = 200,
+    level: Annotated[
+        float,
+        typer.Option(
+            "--level", min=0.5, max=0.999, metavar="P", help="Confidence level of the intervals."
+        ),
+    ] = 0.90,
+    min_cases: Annotated[
+        int,
+        typer.Option(
+            "--min-cases", min=1, metavar="N", help="Warn about figures with fewer cases."
+        ),
+    ] = 30,
+    max_hours: Annotated[
+        float | None,
+        typer.Option(
+            "--max-hours",
+            min=0.0,
+            metavar="HOURS",
+            help="Largest believable entry (default: cycle_days × 24).",
+        ),
+    ] = None,
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Calibrate the effort rules' figures from logged hours: held-out error, intervals, a new TOML."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from assigncli.analysis.calibrate import calibrate, fitted_toml
+    from assigncli.render.calibration import render_calibration
+    from assigncli.timelog import HeldSource, load_time_log
+    from assigncli.validate import load_cases
+    from assigncli.write import refuse_overwriting_inputs, write_all
+
+    ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
+    with failures(ui):
+        sources = [HeldSource.parse(h) for h in held or []]
+        if out is not None and out.suffix.lower() != ".toml":
+            raise UsageError(f"--out must name a .toml file, not {str(out)!r}")
+        refuse_overwriting_inputs(
+            [out], _inputs(cases, timelog, config, *(source.path for source in sources))
+        )
+        cfg = load_config(config)
+        valid, warnings = load_cases(cases)
+        ui.problems(warnings)
+        log = load_time_log(
+            timelog, valid, cycle_days=cfg.cycle_days, held=sources, max_hours=max_hours
+        )
+        ui.problems(log.problems)
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=ui.chatter,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("bootstrap", total=bootstrap or 1)
+            result = calibrate(
+                valid,
+                log,
+                cfg,
+                estimator=estimator.value,
+                folds=folds,
+                replicates=bootstrap,
+                level=level,
+                min_cases=min_cases,
+                seed=seed,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        if out is not None:
+            text = fitted_toml(result)
+
+            def write_text(path: Path) -> None:
+                path.write_text(text, encoding="utf-8")
+
+            write_all([(out, write_text)], make_dirs=True)
+        if json_out:
+            ui.emit_json({"status": "ok", **result.to_dict(), "file": str(out) if out else None})
+        elif not quiet:
+            render_calibration(result, out, console())
+
+
 # -- generate ---------------------------------------------------------------------------------
 
 _GENERATE_EXAMPLES = """Examples:
 
 assign generate --cases 3000 --officers 40 --offices 3 --format csv --out-dir data
+
+assign generate --cases 3000 --time-log --periods 3 --out-dir study
 
 assign generate --cases 7500000 --officers 6000 --offices 25 --out-dir national"""
 
@@ -665,6 +947,19 @@ def generate(
     ] = 3,
     fmt: Annotated[Format, typer.Option("--format", help="File format.")] = Format.parquet,
     seed: SeedOpt = 0,
+    time_log: Annotated[
+        bool,
+        typer.Option(
+            "--time-log",
+            help="Also write time logs drawn from the model's figures: timelog_cases, "
+            "timelog_officers and held (see README).",
+        ),
+    ] = False,
+    periods: Annotated[
+        int,
+        typer.Option("--periods", min=1, metavar="N", help="Periods (cycles) in the time logs."),
+    ] = 3,
+    config: ConfigOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -686,10 +981,35 @@ def generate(
                 fmt=fmt.value,
                 progress=lambda done, total: status.update(f"generating cases {done:,}/{total:,}"),
             )
+        logs: dict[str, Path] = {}
+        if time_log:
+            from assigncli.timelog import write_time_logs
+
+            with ui.chatter.status("generating time logs", spinner="dots"):
+                logs = write_time_logs(
+                    out_dir,
+                    roster_path,
+                    cases_path,
+                    load_config(config),
+                    fmt=fmt.value,
+                    periods=periods,
+                    seed=seed,
+                )
         if json_out:
-            ui.emit_json({"status": "ok", "roster": str(roster_path), "cases": str(cases_path)})
+            ui.emit_json(
+                {
+                    "status": "ok",
+                    "roster": str(roster_path),
+                    "cases": str(cases_path),
+                    **{f"time_log_{k}": str(v) for k, v in logs.items()},
+                }
+            )
         else:
             ui.chatter.print(Text(f"wrote {roster_path} and {cases_path}"))
+            if logs:
+                ui.chatter.print(
+                    Text("wrote time logs " + ", ".join(str(path) for path in logs.values()))
+                )
 
 
 # -- compare ----------------------------------------------------------------------------------
@@ -769,6 +1089,149 @@ def compare(
             )
         elif not quiet:
             render_comparison(comparison, files, console())
+
+
+# -- explain ----------------------------------------------------------------------------------
+
+
+_EXPLAIN_EXAMPLES = """Examples:
+
+assign explain out/plan.csv --case C0000001
+
+assign explain out/plan.csv --officer OFF00039 --json
+
+assign explain out/plan.csv --cases ids.txt --out explained.csv
+
+Re-reads the plan's inputs named in its manifest and refuses (exit 3) when they changed."""
+
+
+@app.command(epilog=_EXPLAIN_EXAMPLES)
+def explain(
+    plan_file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="PLAN",
+            show_default=False,
+            help="A plan written by `assign plan` (its manifest beside it).",
+        ),
+    ],
+    case: Annotated[
+        list[str] | None,
+        typer.Option("--case", "-c", metavar="ID", help="A case to explain (repeat for several)."),
+    ] = None,
+    cases_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--cases",
+            metavar="FILE",
+            help="Explain every case listed in this file (case_id column, or .txt lines).",
+        ),
+    ] = None,
+    officer: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--officer", metavar="ID", help="An officer whose load to explain (repeat for several)."
+        ),
+    ] = None,
+    alternatives: Annotated[
+        int, typer.Option("--alternatives", min=0, metavar="N", help="Alternatives shown per case.")
+    ] = 3,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="TABLE",
+            help="Write one row per explained case here (.csv, .xlsx, .parquet).",
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Why a case went to its officer (eligibility, continuity, what each alternative would cost,
+    what bounds the peak), and what an officer's load is made of."""
+    from assigncli.analysis.explain import (
+        explain_cases,
+        explain_officer,
+        explanation_table,
+        load_plan_context,
+        read_case_ids,
+    )
+    from assigncli.render.explain import print_case, print_officer
+    from assigncli.write import output_paths, refuse_overwriting_inputs, write_table
+
+    ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
+    with failures(ui):
+        wanted = list(case or [])
+        if cases_file is not None:
+            wanted += read_case_ids(cases_file)
+        officers = list(officer or [])
+        if not wanted and not officers:
+            raise UsageError("name something to explain: --case ID, --cases FILE or --officer ID")
+        if out is not None:
+            output_paths(out)  # rejects unknown extensions before any work
+            refuse_overwriting_inputs([out], [plan_file])
+            if not wanted:
+                raise UsageError("--out writes case explanations: give --case or --cases")
+        with ui.chatter.status("starting", spinner="dots") as status:
+            ctx = load_plan_context(
+                plan_file,
+                audit=bool(officers),
+                progress=lambda msg: status.update(Text(msg, style="bold")),
+            )
+            refuse_overwriting_inputs(
+                [out], [Path(ctx.manifest["input_files"][role]) for role in ("roster", "cases")]
+            )
+            status.update(Text("explaining", style="bold"))
+            start = time.perf_counter()
+            explained, missing = explain_cases(ctx, wanted, alternatives=alternatives)
+            if missing and cases_file is None:
+                raise UsageError(
+                    f"case(s) not in the plan: {', '.join(missing[:5])}"
+                    + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+                )
+            people = [explain_officer(ctx, o) for o in officers]
+            ctx.seconds["explain"] = round(time.perf_counter() - start, 3)
+            if out is not None:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                write_table(explanation_table(explained), out)
+        if missing:
+            ui.chatter.print(
+                Text.assemble(
+                    ("warning", "yellow"),
+                    f": {len(missing):,} case(s) of {cases_file} are not in the plan "
+                    f"(first: {', '.join(missing[:5])})",
+                )
+            )
+        if verbose:
+            ui.chatter.print(
+                Text("seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in ctx.seconds.items()))
+            )
+        if json_out:
+            ui.emit_json(
+                {
+                    "status": "ok",
+                    "plan": str(plan_file),
+                    "cases": [e.to_dict() for e in explained],
+                    "officers": [o.to_dict() for o in people],
+                    "missing": missing,
+                    "file": str(out) if out else None,
+                    "seconds": ctx.seconds,
+                }
+            )
+        elif not quiet:
+            stdout = console()
+            shown = explained if out is None else explained[:_SHOWN_WITH_OUT]
+            for e in shown:
+                print_case(e, stdout)
+            if out is not None:
+                ui.chatter.print(Text(f"wrote {len(explained):,} case explanation(s) to {out}"))
+            for o in people:
+                print_officer(o, stdout)
+
+
+_SHOWN_WITH_OUT = 3  # case explanations printed when the rest go to --out
 
 
 def main() -> None:

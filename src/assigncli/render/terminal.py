@@ -380,6 +380,10 @@ class SolveStatus:
         if bound is not None:
             self.bound = bound
 
+    def on_draws(self, done: int, total: int) -> None:
+        """Monte Carlo progress of `--robustness`."""
+        self.message = f"Monte Carlo {done:,}/{total:,} draws"
+
     def __rich_console__(self, out: Console, options: ConsoleOptions) -> Any:
         elapsed = time.perf_counter() - self.started
         text = Text.assemble((self.phase, "bold"), f"  {elapsed:.1f} s")
@@ -390,7 +394,7 @@ class SolveStatus:
                 text.append(f" · peak {self.peak:.2%}")
             if self.bound is not None:
                 text.append(f" · bound {self.bound:.2%}")
-            if self.message:
-                text.append(f" · {self.message}", style="dim")
+        if self.message:
+            text.append(f" · {self.message}", style="dim")
         text.truncate(max(10, options.max_width - 2), overflow="ellipsis")
         yield text
