@@ -180,7 +180,20 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="issue-2 sizes only (1k, 5k, 20k)")
     parser.add_argument("--max-cases", type=int, default=None, help="skip sizes above this")
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--suite",
+        choices=("scale", "pcmax"),
+        default="scale",
+        help="scale: the sizes above; pcmax: benchmark (a), P‖Cmax classes (see pcmax.py)",
+    )
+    args, rest = parser.parse_known_args()
+    if args.suite == "pcmax":
+        import pcmax
+
+        pcmax.main(rest + (["--quick"] if args.quick else []))
+        return
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     sizes = QUICK if args.quick else QUICK + SCALE
     if args.max_cases:
         sizes = [s for s in sizes if s.cases <= args.max_cases]
