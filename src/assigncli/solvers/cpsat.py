@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from ortools.sat.python import cp_model
 
+from assigncli import interrupt
 from assigncli.problem import NO_CAP
 from assigncli.solvers.component import BALANCE_LEVELS, Component, State
 
@@ -53,11 +54,14 @@ class ComponentCPSAT:
         seed: int,
         workers: int,
         log: Callable[[str], None] | None = None,
+        improved: Callable[[float | None, float | None], None] | None = None,
     ) -> None:
         self.comp = comp
         self.seed = seed
         self.workers = workers
         self.log = log
+        # (peak, bound) as utilization during level 2: on each better solution or bound.
+        self.improved = improved
         model = cp_model.CpModel()
         self.model = model
         self.released = [model.new_int_var(0, int(n), "") for n in comp.held_count]
@@ -138,9 +142,13 @@ class ComponentCPSAT:
         np.add.at(load, comp.arc_officer, state.flow * self.cost_scaled[comp.arc_pool])
         return [int(x) for x in load]
 
-    def _run(self, seconds: float, work: float) -> tuple[cp_model.CpSolver, Any]:
+    def _run(
+        self, seconds: float, work: float, peak_level: bool = False
+    ) -> tuple[cp_model.CpSolver, Any]:
         solver = cp_model.CpSolver()
         params = solver.parameters
+        # Ctrl-C is the CLI's to handle (see interrupt.py): CP-SAT's own handler would swallow it.
+        params.catch_sigint_signal = False
         params.max_time_in_seconds = max(0.05, seconds)
         if self.workers == 1:
             # The deterministic limit makes a single-worker run stop at the same point every
@@ -153,8 +161,21 @@ class ComponentCPSAT:
             params.log_search_progress = True
             params.log_to_stdout = False
             solver.log_callback = self.log
-        status = solver.solve(self.model)
+        callback = None
+        if peak_level and self.improved is not None:
+            callback = _Improved(self.improved, self._proven)
+            report, proven = self.improved, self._proven
+            solver.best_bound_callback = lambda bound: report(None, proven(bound))
+        with interrupt.register(solver.stop_search):
+            status = solver.solve(self.model, callback)
         return solver, status
+
+    def _proven(self, objective_bound: float) -> float | None:
+        """Level 2's objective bound as the utilization bound `solve` certifies, None when the
+        hours are not exact on the model's scale."""
+        if not self.exact_scale:
+            return None
+        return max(0.0, (objective_bound - 1) / UTIL_SCALE * (1 - 1e-5))
 
     def _read(self, solver: cp_model.CpSolver) -> State:
         return State(
@@ -203,7 +224,7 @@ class ComponentCPSAT:
             model.add(self.peak >= math.floor(lp_peak * UTIL_SCALE * (1 - 1e-5)))
         model.minimize(self.peak)
         self._hint(state, {self.peak: self._peak_value(state)})
-        solver, status = self._run(*remaining(2))
+        solver, status = self._run(*remaining(2), peak_level=True)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             found = self._read(solver)
             if self._peak_value(found) <= self._peak_value(state):
@@ -252,3 +273,19 @@ class ComponentCPSAT:
             state = self._read(solver)
             solved = 4
         return ExactResult(state, status_text, bound, solved)
+
+
+class _Improved(cp_model.CpSolverSolutionCallback):
+    """Reports each better peak (level 2's objective) with the bound proven so far."""
+
+    def __init__(
+        self,
+        report: Callable[[float | None, float | None], None],
+        proven: Callable[[float], float | None],
+    ) -> None:
+        super().__init__()
+        self.report = report
+        self.proven = proven
+
+    def on_solution_callback(self) -> None:
+        self.report(self.objective_value / UTIL_SCALE, self.proven(self.best_objective_bound))

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from assigncli import interrupt
 from assigncli.problem import NO_CAP, FloatArray, IntArray
 from assigncli.solvers.component import Component, State, cancel_round_trips
 
@@ -287,7 +288,7 @@ def local_search(
     steps = 0
     while True:
         steps += 1
-        if steps % 64 == 0 and time.perf_counter() > deadline:
+        if steps % 64 == 0 and (time.perf_counter() > deadline or interrupt.stop_requested()):
             break
         i = int(np.argmax(util))
         peak = float(util[i])

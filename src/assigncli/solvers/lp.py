@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.linear_solver import linear_solver_pb2, pywraplp
 
+from assigncli import interrupt
 from assigncli.problem import NO_CAP, BoolArray, FloatArray, IntArray
 from assigncli.solvers.component import BALANCE_LEVELS, Component
 
@@ -361,11 +362,12 @@ class ComponentLP:
     def _solve(self) -> int:
         """Solve the current model; returns the pywraplp status (NOT_SOLVED past the deadline)."""
         left = self.deadline - time.perf_counter()
-        if left <= 0:
+        if left <= 0 or interrupt.stop_requested():
             return int(pywraplp.Solver.NOT_SOLVED)
         if left != float("inf"):
             self.solver.SetTimeLimit(max(1, int(left * 1000)))
-        return int(self.solver.Solve())
+        with interrupt.register(self.solver.InterruptSolve):
+            return int(self.solver.Solve())
 
     def _objective(self, terms: list[tuple[pywraplp.Variable, float]], maximize: bool) -> None:
         objective = self.solver.Objective()

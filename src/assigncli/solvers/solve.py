@@ -16,10 +16,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -98,7 +97,13 @@ class _StepClock:
         self._last = now
 
 
-Progress = Callable[[str], None]
+class Progress(Protocol):
+    """Solver progress: a message and, when known, the incumbent's peak utilization and the
+    proven lower bound (over the whole problem, not one component)."""
+
+    def __call__(
+        self, message: str, /, *, peak: float | None = None, bound: float | None = None
+    ) -> None: ...
 
 
 def _budget_split(
@@ -124,6 +129,7 @@ def _solve_exact(
     options: SolveOptions,
     max_moves: int | None,
     workers: int,
+    progress: Progress | None = None,
 ) -> _ComponentResult:
     start = time.perf_counter()
     deadline = start + seconds
@@ -144,6 +150,8 @@ def _solve_exact(
     ]
     warm = min(polished, key=lambda st: _rank(comp, st))
     clock.done("polish")
+    if progress is not None:
+        progress("CP-SAT", peak=evaluate(comp, warm).peak, bound=lp_peak)
     model = ComponentCPSAT(
         comp,
         max_moves=max_moves,
@@ -152,6 +160,15 @@ def _solve_exact(
         log=(lambda line: log.debug("cp-sat: %s", line))
         if log.isEnabledFor(logging.DEBUG)
         else None,
+        improved=(
+            (
+                lambda peak, bound: progress(
+                    "CP-SAT", peak=peak, bound=max(bound or 0.0, lp_peak or 0.0) or None
+                )
+            )
+            if progress is not None
+            else None
+        ),
     )
     # CP-SAT's share of the planned time (not of what the clock left), as deterministic work.
     result = model.solve(warm, deadline, lp_peak, work=planned * 0.8)
@@ -205,7 +222,7 @@ def _solve_scale(
     start = time.perf_counter()
     deadline = start + seconds
     clock = _StepClock()
-    say = progress or (lambda _msg: None)
+    say = progress or _silent
     # On the largest components the LP groups interchangeable officers by type (see lp.py).
     by_type = comp.size > aggregate_above
     lp_model = ComponentLP(comp, max_moves, by_type=by_type)
@@ -216,7 +233,7 @@ def _solve_scale(
         target = round(comp.pool_size.sum() - lp.assigned)
         state = round_state(comp, lp.released, lp.flow, target)
         clock.done("round")
-        say(f"LP bound {bound:.2%}, rounded plan {evaluate(comp, state).peak:.2%}; polishing")
+        say("polishing the rounded LP", peak=evaluate(comp, state).peak, bound=bound)
         polished = local_search(comp, state, deadline, max_moves, floor=bound)
         if _rank(comp, polished) <= _rank(comp, state):
             state = polished
@@ -224,13 +241,17 @@ def _solve_scale(
         # The LP ran out of time: greedy, polished, is the plan; there is no bound.
         state = _budgeted(comp, greedy(comp), max_moves)
         clock.done("round")
-        say(f"LP out of time; greedy plan {evaluate(comp, state).peak:.2%}; polishing")
+        say("LP out of time; polishing the greedy plan", peak=evaluate(comp, state).peak)
         state = local_search(comp, state, deadline, max_moves, bound)
     clock.done("polish")
     status = _status(comp, state, bound, budget_spent=lp.levels_solved < 2)
     return _ComponentResult(
         comp, state, "scale", status, bound, "lp", time.perf_counter() - start, clock.steps
     )
+
+
+def _silent(message: str, /, *, peak: float | None = None, bound: float | None = None) -> None:
+    pass
 
 
 def solve(problem: Problem, options: SolveOptions, progress: Progress | None = None) -> Solution:
@@ -253,11 +274,29 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
     parallel = min(workers, len(comps)) if comps else 1
     inner_workers = max(1, workers // parallel)
 
+    # The whole problem's peak is known once every component has a plan; its bound is the
+    # highest of the components' bounds.
+    peaks: dict[int, float] = {}
+    bounds: dict[int, float] = {}
+
     def component_progress(k: int) -> Progress | None:
         if progress is None:
             return None
         report = progress
-        return lambda msg: report(f"component {k + 1}/{len(comps)}: {msg}")
+
+        def say(message: str, /, *, peak: float | None = None, bound: float | None = None) -> None:
+            if peak is not None:
+                peaks[k] = peak
+            if bound is not None:
+                bounds[k] = max(bound, bounds.get(k, 0.0))
+            prefix = f"component {k + 1}/{len(comps)}: " if len(comps) > 1 else ""
+            report(
+                prefix + message,
+                peak=max(peaks.values()) if len(peaks) == len(comps) else None,
+                bound=max(bounds.values()) if bounds else None,
+            )
+
+        return say
 
     def run(k: int) -> _ComponentResult:
         comp = comps[k]
@@ -272,17 +311,16 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
         if budget is not None:
             budget += comp.cap_forced_releases()
         if method_of(comp) == "exact":
-            result = _solve_exact(comp, seconds, planned, options, budget, inner_workers)
+            result = _solve_exact(
+                comp, seconds, planned, options, budget, inner_workers, component_progress(k)
+            )
         else:
             result = _solve_scale(
                 comp, seconds, budget, options.aggregate_size_limit, component_progress(k)
             )
-        if progress is not None:
-            ev = evaluate(comp, result.state)
-            progress(
-                f"component {k + 1}/{len(comps)} ({result.method}): peak {ev.peak:.2%}, "
-                f"bound {result.bound:.2%}"
-            )
+        say = component_progress(k)
+        if say is not None:
+            say(f"{result.method} done", peak=evaluate(comp, result.state).peak, bound=result.bound)
         return result
 
     order = sorted(range(len(comps)), key=lambda k: -comps[k].size)
