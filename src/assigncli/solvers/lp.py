@@ -42,6 +42,8 @@ from assigncli.solvers.component import BALANCE_LEVELS, Component
 _LEVEL_SLACK = 1e-7
 # Levels 3 and 4 are attempted only with at least this multiple of level 2's solve time left.
 _LEVEL_TIME_RATIO = {3: 2.5, 4: 1.2}
+# ... and at least this many simplex iterations (level 2 may have needed almost none).
+_MIN_LEVEL_ITERATIONS = 2_000
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,11 @@ class ComponentLP:
     """Builds the LP once; each level changes the objective and adds constraints (GLOP resumes)."""
 
     def __init__(
-        self, comp: Component, max_moves: float | None = None, by_type: bool = False
+        self,
+        comp: Component,
+        max_moves: float | None = None,
+        by_type: bool = False,
+        per_arc: bool = False,
     ) -> None:
         self.comp = comp
         self.by_type = by_type
@@ -191,12 +197,18 @@ class ComponentLP:
         uncapped = comp.cap == NO_CAP
         if by_type:
             self.unit = officer_types(comp)
+        elif per_arc:
+            # One count column per arc, as for capped officers: a vertex of this LP leaves only a
+            # few pools split, where the hours columns split every pool over its whole group.
+            self.unit = np.full(comp.n_officers, -1, dtype=np.int64)
         else:
             self.unit = np.where(uncapped, np.arange(comp.n_officers), -1).astype(np.int64)
         cols = self.cols = _columns(comp, self.unit)
         # A case can only stay unassigned when its pool reaches no officer without a cap; unless
         # such pools exist, level 1 (a full LP solve) is skipped.
-        self.unassigned_pools = cols.counted_pools[~cols.pool_shared[cols.counted_pools]]
+        reaches_uncapped = np.zeros(comp.n_pools, dtype=bool)
+        reaches_uncapped[comp.arc_pool[uncapped[comp.arc_officer]]] = True
+        self.unassigned_pools = cols.counted_pools[~reaches_uncapped[cols.counted_pools]]
         self.may_leave_unassigned = len(self.unassigned_pools) > 0
         direct = np.ones(comp.n_pools, dtype=bool)
         direct[cols.counted_pools] = False
@@ -338,7 +350,8 @@ class ComponentLP:
         )
         held_capped = count_row[comp.held_officer] >= 0
         model.terms(count_row[comp.held_officer[held_capped]], released[held_capped], -1.0)
-        model.terms(count_row[capped_officer], capped_flow, 1.0)
+        counted = count_row[capped_officer] >= 0
+        model.terms(count_row[capped_officer[counted]], capped_flow[counted], 1.0)
 
         if max_moves is not None:
             budget = model.rows(np.full(1, -np.inf), np.full(1, float(max_moves)))
@@ -383,12 +396,17 @@ class ComponentLP:
         deadline: float = float("inf"),
         balance: bool = True,
         progress: Callable[[str], None] | None = None,
+        deterministic: bool = False,
     ) -> LPResult:
         """Solve levels 1..`levels` (2 gives the bound only) by `deadline` (time.perf_counter()).
 
         `balance=False` skips level 3; level 4 then keeps only the peak. The result holds the
-        solution of the last level that solved; a level cut short by the deadline leaves it
-        unchanged.
+        solution of the last level that solved; a level cut short leaves it unchanged.
+
+        Levels 3 and 4 get simplex iterations in proportion to what level 2 needed (a budget that
+        does not depend on the machine's load). Unless `deterministic`, they are also skipped when
+        the time left is short of what they took at most in measurements; with it, the deadline
+        is only the safety net.
         """
         solver, comp = self.solver, self.comp
         self.deadline = deadline
@@ -421,6 +439,7 @@ class ComponentLP:
         if status != optimal:
             return self._result("not_solved", 1 if self._snapshot is not None else 0)
         peak_seconds = time.perf_counter() - peak_started
+        peak_iterations = int(solver.iterations())
         self._peak = float(self.peak.solution_value()) if comp.measured.any() else 0.0
         self._take_snapshot()
         if progress is not None:
@@ -435,6 +454,12 @@ class ComponentLP:
         # Levels 3 and 4 start from level 2's basis; measured, they took up to about 2 and 1
         # times level 2's time. Started without that much time left they would only be cut short.
         def time_left_for(level: int) -> bool:
+            iterations = max(_MIN_LEVEL_ITERATIONS, int(_LEVEL_TIME_RATIO[level] * peak_iterations))
+            self.solver.SetSolverSpecificParametersAsString(
+                f"max_number_of_iterations: {iterations}"
+            )
+            if deterministic:
+                return self.deadline > time.perf_counter()
             needed = _LEVEL_TIME_RATIO[level] * peak_seconds
             return self.deadline - time.perf_counter() >= needed
 

@@ -13,17 +13,21 @@ certificate always compares the plan's real peak utilization with a proven lower
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
+import math
 import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Literal
 
 import numpy as np
 
-from assigncli.problem import ComponentIndex, IntArray, Problem
+from assigncli.problem import NO_CAP, ComponentIndex, IntArray, Problem
 from assigncli.result import (
     Certificate,
     ComponentReport,
@@ -39,8 +43,15 @@ from assigncli.solvers.component import (
     cancel_round_trips,
     evaluate,
 )
-from assigncli.solvers.cpsat import ComponentCPSAT
-from assigncli.solvers.heuristics import greedy, local_search, round_state
+from assigncli.solvers.heuristics import (
+    greedy,
+    local_search,
+    lpt,
+    rebalance,
+    repair_unassigned,
+    round_state,
+)
+from assigncli.solvers.lns import Key, Lns, objective_key
 from assigncli.solvers.lp import ComponentLP
 
 log = logging.getLogger(__name__)
@@ -58,6 +69,16 @@ EXACT_CASE_LIMIT = 50_000
 AGGREGATE_SIZE_LIMIT = 400_000
 # Every component gets at least this much time (or what is left), however small its share.
 MIN_COMPONENT_SECONDS = 2.0
+# With one worker, a component's budget is this many units of CP-SAT deterministic time per
+# second of its share of the time limit: the search then stops at the same point on an idle and
+# on a loaded machine (below one, so that a loaded machine still reaches it before the clock).
+DETERMINISTIC_RATE = 0.5
+# The LP gets a column per arc (not per eligibility group) up to this many arcs.
+PER_ARC_LIMIT = 300_000
+# Bin packing takes over the peak on components with at most this many cases, and at most this
+# many per officer (heavy-case teams).
+PACKING_CASE_LIMIT = 2_000
+PACKING_CASES_PER_OFFICER = 12
 
 
 @dataclass(frozen=True)
@@ -117,53 +138,175 @@ def _budget_split(
     return [int(s) for s in share]
 
 
-def _solve_exact(
+def _optional(name: str) -> ModuleType | None:
+    """A solver module that may not be installed in this build (bounds, packing)."""
+    if importlib.util.find_spec(name) is None:
+        return None
+    return importlib.import_module(name)
+
+
+def _extra_bound(comp: Component, work: float, workers: int) -> tuple[float, str]:
+    """Integer-aware lower bounds (P||Cmax-type, Hall-type, feasibility) from `bounds`."""
+    module = _optional("assigncli.solvers.bounds")
+    if module is None:
+        return 0.0, "none"
+    found = module.lower_bound(comp, work=work, workers=workers)
+    return float(found.value), str(found.argument)
+
+
+def _packing(
     comp: Component,
-    seconds: float,
-    planned: float,
+    state: State,
+    *,
+    work: float,
+    workers: int,
+    seed: int,
+    deadline: float,
+    max_moves: int | None,
+) -> tuple[State, float, bool, str] | None:
+    """The exact search for small hard components (binary search on the peak), from `packing`."""
+    module = _optional("assigncli.solvers.packing")
+    if module is None:
+        return None
+    found = module.solve_peak(
+        comp, state, work=work, workers=workers, seed=seed, deadline=deadline, max_moves=max_moves
+    )
+    return found.state, float(found.bound), bool(found.optimal), str(found.argument)
+
+
+def _is_packing_shaped(comp: Component) -> bool:
+    """Few heavy cases per officer: where bin packing beats neighbourhood search."""
+    cases = int(comp.pool_size.sum() + comp.held_count.sum())
+    measured = int(comp.measured.sum())
+    return (
+        measured > 0
+        and cases <= PACKING_CASE_LIMIT
+        and cases <= PACKING_CASES_PER_OFFICER * measured
+    )
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """One component's budget: deterministic work (the stop rule) and a wall deadline (the
+    safety net)."""
+
+    start: float
+    deadline: float
+    work: float  # CP-SAT deterministic time for the whole component solve
+    deterministic: bool
+
+    def at(self, fraction: float) -> float:
+        """The wall time `fraction` of the way to the deadline."""
+        return self.start + (self.deadline - self.start) * fraction
+
+
+def _solve_component(
+    comp: Component,
+    budget: _Budget,
+    method: str,
     options: SolveOptions,
     max_moves: int | None,
     workers: int,
+    progress: Progress | None,
 ) -> _ComponentResult:
-    start = time.perf_counter()
-    deadline = start + seconds
+    """Bound, candidates, polish, then the search until the budget is spent or the gap closed."""
     clock = _StepClock()
-    # The LP gives the bound and, rounded and polished, a warm start that is usually within a
-    # few cases of optimal; greedy is the fallback when the LP runs out of time.
-    lp = ComponentLP(comp, max_moves).solve(levels=4, deadline=start + seconds * 0.3)
-    lp_peak = lp.peak if lp.levels_solved >= 2 else None
+    say = progress or (lambda _msg: None)
+    cp_log = (
+        (lambda line: log.debug("cp-sat: %s", line)) if log.isEnabledFor(logging.DEBUG) else None
+    )
+    # 1. The LP: the bound, and (rounded) a candidate. On the largest components it groups
+    # interchangeable officers by type (see lp.py).
+    by_type = method == "scale" and comp.size > options.aggregate_size_limit
+    # Small classes (per-case effort): per-arc columns, whose vertex rounds with few splits.
+    per_arc = not by_type and comp.n_arcs <= PER_ARC_LIMIT
+    lp = ComponentLP(comp, max_moves, by_type=by_type, per_arc=per_arc).solve(
+        levels=4,
+        deadline=budget.at(0.8 if method == "scale" else 0.4),
+        deterministic=budget.deterministic,
+        progress=say,
+    )
+    bound, argument = (lp.peak, "lp") if lp.levels_solved >= 2 else (0.0, "none")
     clock.done("lp")
-    candidates = [_budgeted(comp, greedy(comp), max_moves)]
+    extra, extra_argument = _extra_bound(comp, work=budget.work * 0.05, workers=workers)
+    if extra > bound:
+        bound, argument = extra, extra_argument
+    clock.done("bounds")
+
+    # 2. Candidates: the rounded LP, longest effort first, the current assignment repaired.
+    candidates = [_budgeted(comp, lpt(comp), max_moves), _budgeted(comp, greedy(comp), max_moves)]
     if lp.levels_solved >= 1:
         target = round(comp.pool_size.sum() - lp.assigned)
         candidates.append(round_state(comp, lp.released, lp.flow, target))
-    clock.done("round")
-    polish_until = start + seconds * 0.4
-    polished = [
-        local_search(comp, c, polish_until, max_moves, floor=lp_peak or 0.0) for c in candidates
-    ]
-    warm = min(polished, key=lambda st: _rank(comp, st))
+    if comp.capped:
+        least = min(int(c.unassigned.sum()) for c in candidates)
+        candidates = [
+            repair_unassigned(comp, c, least) if int(c.unassigned.sum()) > least else c
+            for c in candidates
+        ]
+    clock.done("candidates")
+    # 3. Polish each: the peak by local search, then the rest by re-filling pools.
+    steps = max(1_000, 20 * comp.n_officers)
+    best = min(candidates, key=lambda st: _rank(comp, st))
+    state = local_search(comp, best, budget.at(0.9), max_moves, floor=bound, max_steps=steps)
+    state = rebalance(comp, state, max_pools=4 * comp.n_pools + 100, deadline=budget.at(0.9))
     clock.done("polish")
-    model = ComponentCPSAT(
+    say(f"start {evaluate(comp, state).peak:.2%}, bound {bound:.2%}")
+
+    # 4. Small hard components: the exact search on the peak by bin packing.
+    if _is_packing_shaped(comp) and time.perf_counter() < budget.deadline:
+        found = _packing(
+            comp,
+            state,
+            work=budget.work * 0.5,
+            workers=workers,
+            seed=options.seed,
+            deadline=budget.at(0.6),
+            max_moves=max_moves,
+        )
+        if found is not None:
+            packed, packed_bound, _optimal, packed_argument = found
+            if _rank(comp, packed) < _rank(comp, state):
+                state = packed
+            if packed_bound > bound:
+                bound, argument = packed_bound, packed_argument
+        clock.done("packing")
+
+    # 5. The search, on every path, until the gap is closed or the budget is spent.
+    engine = Lns(
         comp,
+        state,
+        bound,
         max_moves=max_moves,
         seed=options.seed,
         workers=workers,
-        log=(lambda line: log.debug("cp-sat: %s", line))
-        if log.isEnabledFor(logging.DEBUG)
-        else None,
+        progress=say,
+        log=cp_log,
     )
-    # CP-SAT's share of the planned time (not of what the clock left), as deterministic work.
-    result = model.solve(warm, deadline, lp_peak, work=planned * 0.8)
+    used = sum(clock.steps.values())
+    work = budget.work if budget.deterministic else math.inf
+    result = engine.run(work, budget.deadline, whole_first=method == "exact")
     state = result.state
     cancel_round_trips(comp, state)
-    lp_bound = lp_peak or 0.0
-    bound, argument = (lp_bound, "lp") if lp_bound >= result.bound else (result.bound, "cp-sat")
-    clock.done("cp-sat")
-    # CP-SAT stops on its own only with a proof; otherwise its budget (or the clock) ran out.
-    status = _status(comp, state, bound, budget_spent=result.status != "optimal")
+    if result.bound > bound:
+        bound, argument = result.bound, "cp-sat"
+    clock.done("search")
+    log.debug(
+        "component search: %d rounds, %d improvements (%.1f s before)",
+        result.rounds,
+        result.improvements,
+        used,
+    )
+    status = _status(comp, state, bound, budget_spent=result.exhausted)
     return _ComponentResult(
-        comp, state, "exact", status, bound, argument, time.perf_counter() - start, clock.steps
+        comp,
+        state,
+        method,
+        status,
+        bound,
+        argument,
+        time.perf_counter() - budget.start,
+        clock.steps,
     )
 
 
@@ -171,9 +314,9 @@ def _status(comp: Component, state: State, bound: float, *, budget_spent: bool) 
     return status_of(relative_gap(evaluate(comp, state).peak, bound), budget_spent=budget_spent)
 
 
-def _rank(comp: Component, state: State) -> tuple[int, float]:
-    """Level 1 then level 2: fewer unassigned cases first, then the lower peak."""
-    return int(state.unassigned.sum()), evaluate(comp, state).peak
+def _rank(comp: Component, state: State) -> Key:
+    """The objective order: unassigned, peak, balance, moves."""
+    return objective_key(comp, state)
 
 
 def _budgeted(comp: Component, state: State, max_moves: int | None) -> State:
@@ -183,54 +326,21 @@ def _budgeted(comp: Component, state: State, max_moves: int | None) -> State:
 
 
 def _within_budget(comp: Component, state: State, max_moves: int) -> State:
-    """Greedy may release more than the budget when caps force it; keep what the budget allows."""
+    """A construction may release more than the budget: keep what the budget allows (the
+    heaviest releases stay released)."""
     excess = int(state.released.sum()) - max_moves
-    for h in np.argsort(-comp.held_effort):
+    # Releases a case cap forces must stay; only uncapped officers take cases back.
+    uncapped = comp.cap[comp.held_officer] == NO_CAP
+    for h in np.argsort(comp.held_effort, kind="stable"):
         if excess <= 0:
             break
+        if not uncapped[h]:
+            continue
         k = min(excess, int(state.released[h]))
         if k:
             state.released[h] -= k
             excess -= k
     return round_state(comp, state.released.astype(np.float64), state.flow.astype(np.float64))
-
-
-def _solve_scale(
-    comp: Component,
-    seconds: float,
-    max_moves: int | None,
-    aggregate_above: int = AGGREGATE_SIZE_LIMIT,
-    progress: Progress | None = None,
-) -> _ComponentResult:
-    start = time.perf_counter()
-    deadline = start + seconds
-    clock = _StepClock()
-    say = progress or (lambda _msg: None)
-    # On the largest components the LP groups interchangeable officers by type (see lp.py).
-    by_type = comp.size > aggregate_above
-    lp_model = ComponentLP(comp, max_moves, by_type=by_type)
-    lp = lp_model.solve(levels=4, deadline=start + seconds * 0.8, progress=say)
-    bound = lp.peak if lp.levels_solved >= 2 else 0.0
-    clock.done("lp")
-    if lp.levels_solved >= 1:
-        target = round(comp.pool_size.sum() - lp.assigned)
-        state = round_state(comp, lp.released, lp.flow, target)
-        clock.done("round")
-        say(f"LP bound {bound:.2%}, rounded plan {evaluate(comp, state).peak:.2%}; polishing")
-        polished = local_search(comp, state, deadline, max_moves, floor=bound)
-        if _rank(comp, polished) <= _rank(comp, state):
-            state = polished
-    else:
-        # The LP ran out of time: greedy, polished, is the plan; there is no bound.
-        state = _budgeted(comp, greedy(comp), max_moves)
-        clock.done("round")
-        say(f"LP out of time; greedy plan {evaluate(comp, state).peak:.2%}; polishing")
-        state = local_search(comp, state, deadline, max_moves, bound)
-    clock.done("polish")
-    status = _status(comp, state, bound, budget_spent=lp.levels_solved < 2)
-    return _ComponentResult(
-        comp, state, "scale", status, bound, "lp", time.perf_counter() - start, clock.steps
-    )
 
 
 def solve(problem: Problem, options: SolveOptions, progress: Progress | None = None) -> Solution:
@@ -271,17 +381,21 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
         budget = budgets[k]
         if budget is not None:
             budget += comp.cap_forced_releases()
-        if method_of(comp) == "exact":
-            result = _solve_exact(comp, seconds, planned, options, budget, inner_workers)
-        else:
-            result = _solve_scale(
-                comp, seconds, budget, options.aggregate_size_limit, component_progress(k)
-            )
+        start = time.perf_counter()
+        budget_k = _Budget(
+            start=start,
+            deadline=start + seconds,
+            work=planned * DETERMINISTIC_RATE,
+            deterministic=inner_workers == 1,
+        )
+        result = _solve_component(
+            comp, budget_k, method_of(comp), options, budget, inner_workers, component_progress(k)
+        )
         if progress is not None:
             ev = evaluate(comp, result.state)
             progress(
-                f"component {k + 1}/{len(comps)} ({result.method}): peak {ev.peak:.2%}, "
-                f"bound {result.bound:.2%}"
+                f"component {k + 1}/{len(comps)} ({result.method}): incumbent {ev.peak:.2%}, "
+                f"bound {result.bound:.2%} ({result.argument})"
             )
         return result
 
