@@ -74,7 +74,7 @@ def random_instance(
         schema=ROSTER_SCHEMA,
     )
     case_office = rng.integers(0, n_offices, n_cases)
-    current = []
+    current: list[str | None] = []
     for _ in range(n_cases):
         r = rng.random()
         if r < 0.15:

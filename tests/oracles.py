@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 from ortools.linear_solver import pywraplp
 
+from assigncli.check import CheckReport
 from assigncli.config import Config
 
 
@@ -75,9 +76,10 @@ def per_case_lp_bound(flat: Flat, handoff: float) -> tuple[float, float]:
     fixed_count = [0] * n_off
     assign_terms = []
     for j in range(len(flat.effort)):
-        if flat.locked_to[j] is not None:
-            fixed_load[flat.locked_to[j]] += flat.effort[j]
-            fixed_count[flat.locked_to[j]] += 1
+        locked_to = flat.locked_to[j]
+        if locked_to is not None:
+            fixed_load[locked_to] += flat.effort[j]
+            fixed_count[locked_to] += 1
             continue
         row = solver.Constraint(0.0, 1.0)
         for i in flat.eligible[j]:
@@ -88,10 +90,9 @@ def per_case_lp_bound(flat: Flat, handoff: float) -> tuple[float, float]:
             count_terms[i].append(v)
             assign_terms.append(v)
     for i in range(n_off):
-        if flat.cap[i] is not None:
-            c = solver.Constraint(
-                -solver.infinity(), max(flat.cap[i], fixed_count[i]) - fixed_count[i]
-            )
+        cap = flat.cap[i]
+        if cap is not None:
+            c = solver.Constraint(-solver.infinity(), max(cap, fixed_count[i]) - fixed_count[i])
             for v in count_terms[i]:
                 c.SetCoefficient(v, 1.0)
     objective = solver.Objective()
@@ -126,9 +127,10 @@ def brute_force(flat: Flat, handoff: float) -> tuple[int, float]:
         load = [0.0] * len(flat.officers)
         count = [0] * len(flat.officers)
         for j in range(len(flat.effort)):
-            if flat.locked_to[j] is not None:
-                load[flat.locked_to[j]] += flat.effort[j]
-                count[flat.locked_to[j]] += 1
+            locked_to = flat.locked_to[j]
+            if locked_to is not None:
+                load[locked_to] += flat.effort[j]
+                count[locked_to] += 1
         unassigned = 0
         for j, i in zip(free, combo, strict=True):
             if i is None:
@@ -137,8 +139,8 @@ def brute_force(flat: Flat, handoff: float) -> tuple[int, float]:
             load[i] += _cost(flat, j, i, handoff)
             count[i] += 1
         if any(
-            flat.cap[i] is not None and count[i] > max(flat.cap[i], _locked(flat, i))
-            for i in range(len(flat.officers))
+            cap is not None and count[i] > max(cap, _locked(flat, i))
+            for i, cap in enumerate(flat.cap)
         ):
             continue
         peak = max(
@@ -154,3 +156,9 @@ def brute_force(flat: Flat, handoff: float) -> tuple[int, float]:
 
 def _locked(flat: Flat, i: int) -> int:
     return sum(1 for j in range(len(flat.effort)) if flat.locked_to[j] == i)
+
+
+def assert_valid(report: CheckReport) -> None:
+    """Fail with every violation the independent checker found."""
+    if not report.ok:
+        raise AssertionError("plan violates its constraints:\n" + "\n".join(report.violations))

@@ -11,10 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assigncli.check import CheckReport, assert_valid, check_plan, officer_summary
+from assigncli.check import CheckReport, check_plan, officer_summary
 from assigncli.config import Config
 from assigncli.contract import OFFICER_SUMMARY_COLUMNS, PLAN_COLUMNS
 from tests.instances import CASES_SCHEMA, ROSTER_SCHEMA, random_instance
+from tests.oracles import assert_valid
 
 CONFIG = Config(cycle_days=28.0, handoff_hours=1.5)
 

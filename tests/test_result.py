@@ -18,7 +18,7 @@ from assigncli.result import (
     relative_gap,
     status_of,
 )
-from assigncli.solvers.solve import SolveOptions, solve
+from assigncli.solvers.solve import SolveOptions, SolverChoice, solve
 from tests.instances import Instance, random_instance
 from tests.test_solve import cases, roster
 
@@ -74,7 +74,9 @@ def test_gaps_below_the_reported_precision_are_zero_and_make_the_plan_optimal() 
 
 
 @pytest.mark.parametrize("solver", ["exact", "scale"])
-def test_certificate_counts_cases_nobody_is_eligible_for_as_unassigned(solver: str) -> None:
+def test_certificate_counts_cases_nobody_is_eligible_for_as_unassigned(
+    solver: SolverChoice,
+) -> None:
     """Regression: the demo's certificate said 0 unassigned while the checker counted 2."""
     r = roster([{"officer_id": "A", "office": ["X"], "capacity_hours": 100.0}])
     c = cases(
@@ -93,7 +95,9 @@ def test_certificate_counts_cases_nobody_is_eligible_for_as_unassigned(solver: s
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), solver=st.sampled_from(["exact", "scale"]))
-def test_status_optimal_exactly_when_the_reported_gap_is_zero(seed: int, solver: str) -> None:
+def test_status_optimal_exactly_when_the_reported_gap_is_zero(
+    seed: int, solver: SolverChoice
+) -> None:
     """Over random instances the status and the gap never disagree."""
     inst = random_instance(seed, n_cases=12, n_officers=3)
     problem = build_problem(inst.roster, inst.cases, inst.config)

@@ -8,17 +8,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assigncli.check import CheckReport, assert_valid, check_plan
+from assigncli.check import CheckReport, check_plan
 from assigncli.config import Config, default_config
 from assigncli.effort import estimate_effort
 from assigncli.generate import generate_cases, generate_roster
 from assigncli.plan import build_plan
 from assigncli.problem import NO_CAP, build_problem
+from assigncli.result import Solution
 from assigncli.solvers.component import build_component
 from assigncli.solvers.lp import ComponentLP
-from assigncli.solvers.solve import Solution, SolveOptions, solve
+from assigncli.solvers.solve import SolveOptions, solve
 from tests.instances import CASES_SCHEMA, ROSTER_SCHEMA, Instance, random_instance
-from tests.oracles import brute_force, flatten, per_case_lp_bound
+from tests.oracles import assert_valid, brute_force, flatten, per_case_lp_bound
 
 SOLVERS = ("exact", "scale")
 
@@ -41,7 +42,11 @@ def roster(rows: list[dict[str, object]]) -> pl.DataFrame:
 
 
 def cases(rows: list[dict[str, object]]) -> pl.DataFrame:
-    defaults = {"current_officer_id": None, "locked": False, "required_skills": []}
+    defaults: dict[str, object] = {
+        "current_officer_id": None,
+        "locked": False,
+        "required_skills": [],
+    }
     return pl.DataFrame(
         [{**defaults, **r} for r in rows],
         schema=CASES_SCHEMA,

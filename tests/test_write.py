@@ -47,7 +47,10 @@ def leftovers(directory: Path) -> list[str]:
 
 
 def writes_text(text: str) -> write_module.Writer:
-    return lambda path: path.write_text(text)
+    def write(path: Path) -> None:
+        path.write_text(text)
+
+    return write
 
 
 def fails_half_way(exc: BaseException) -> write_module.Writer:
@@ -160,7 +163,7 @@ def test_permission_denied_is_an_output_error(
     def refuse(*args: object, **kwargs: object) -> int:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(write_module.os, "open", refuse)
+    monkeypatch.setattr(os, "open", refuse)
     with pytest.raises(OutputError, match=r"plan\.csv: permission denied"):
         write_table(table(), tmp_path / "plan.csv")
 
@@ -256,7 +259,7 @@ def test_failed_rename_rolls_back_earlier_renames(
             raise OSError(errno.EIO, "Input/output error")
         real_replace(src, dst)
 
-    monkeypatch.setattr(write_module.os, "replace", replace)
+    monkeypatch.setattr(os, "replace", replace)
     with pytest.raises(OutputError, match=r"b\.csv"):
         write_all([(p, writes_text("new")) for p in (first, second, third)])
     assert (first.read_text(), second.read_text()) == ("old a", "old b")

@@ -17,7 +17,7 @@ Decisions a reader of the plan should know (the semantics themselves are in the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -33,7 +33,7 @@ from assigncli.read import chunked_like
 _SHOWN = 5  # ids quoted per violation, enough to find the pattern without flooding the terminal
 _EFFORT_TOLERANCE = 1e-9
 
-__all__ = ["CheckReport", "assert_valid", "check_plan", "officer_summary"]
+__all__ = ["CheckReport", "check_plan", "officer_summary"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,19 +48,14 @@ class CheckReport:
     """
 
     ok: bool
-    violations: tuple[str, ...]
+    violations: tuple[str, ...]  # one line per broken rule, for people
+    violation_counts: dict[str, int]  # the same rules by code: how many cases or officers
     officers: pl.DataFrame
     max_utilization: float | None
     min_utilization: float | None
     moves: int
     assigned: int
     unassigned: int
-
-
-def assert_valid(report: CheckReport) -> None:
-    """Raise AssertionError listing every violation (for tests)."""
-    if not report.ok:
-        raise AssertionError("plan violates its constraints:\n" + "\n".join(report.violations))
 
 
 # --- normalized inputs ---------------------------------------------------------------------------
@@ -292,11 +287,23 @@ def officer_summary(
 # --- violations ----------------------------------------------------------------------------------
 
 
-def _describe(code: str, count: int, noun: str, what: str, examples: list[str]) -> str:
-    plural = noun if count == 1 else noun + "s"
-    shown = ", ".join(examples)
-    more = ", …" if count > len(examples) else ""
-    return f"{code}: {count} {plural} {what} (first: {shown}{more})"
+@dataclass
+class _Violations:
+    """Every broken rule, as a line for people and a count by code for programs."""
+
+    lines: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, code: str, count: int, noun: str, what: str, examples: list[str]) -> None:
+        plural = noun if count == 1 else noun + "s"
+        shown = ", ".join(examples)
+        more = ", …" if count > len(examples) else ""
+        self.lines.append(f"{code}: {count} {plural} {what} (first: {shown}{more})")
+        self.counts[code] = count
+
+    def add_line(self, code: str, text: str) -> None:
+        self.lines.append(f"{code}: {text}")
+        self.counts[code] = self.counts.get(code, 0) + 1
 
 
 def _first(frame: pl.DataFrame) -> pl.DataFrame:
@@ -304,7 +311,7 @@ def _first(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.bottom_k(_SHOWN, by="_row").sort("_row")
 
 
-def _conform_plan(plan: pl.DataFrame, violations: list[str]) -> pl.DataFrame:
+def _conform_plan(plan: pl.DataFrame, violations: _Violations) -> pl.DataFrame:
     """The plan with contract columns and dtypes; a schema problem is itself a violation."""
     problems = []
     columns = []
@@ -318,7 +325,7 @@ def _conform_plan(plan: pl.DataFrame, violations: list[str]) -> pl.DataFrame:
         else:
             columns.append(pl.col(name))
     if problems:
-        violations.append(f"plan_schema: {'; '.join(problems)}")
+        violations.add_line("plan_schema", "; ".join(problems))
     return plan.select(columns)
 
 
@@ -505,7 +512,7 @@ def _unassigned_with_room(
     return unassigned.join(placeable, on=need, how="semi")
 
 
-def _coverage_violations(rows: pl.DataFrame, cases: pl.DataFrame, violations: list[str]) -> None:
+def _coverage_violations(rows: pl.DataFrame, cases: pl.DataFrame, violations: _Violations) -> None:
     """Cases listed more than once, and cases missing from the plan."""
     positions = rows["_case"].drop_nulls()
     distinct = positions.n_unique()
@@ -517,23 +524,19 @@ def _coverage_violations(rows: pl.DataFrame, cases: pl.DataFrame, violations: li
             .sort("_row")
         )
         examples = [f"{c} ({n} times)" for c, n, _ in per_case.head(_SHOWN).iter_rows()]
-        violations.append(
-            _describe("duplicate_case", per_case.height, "case", "listed more than once", examples)
-        )
+        violations.add("duplicate_case", per_case.height, "case", "listed more than once", examples)
     if distinct < cases.height:
         missing = (
             cases.select("case_id")
             .with_row_index("_row")
             .filter(~pl.col("_row").is_in(positions.implode()))
         )
-        violations.append(
-            _describe(
-                "missing_case",
-                missing.height,
-                "case",
-                "absent from the plan",
-                [str(c) for c in _first(missing)["case_id"]],
-            )
+        violations.add(
+            "missing_case",
+            missing.height,
+            "case",
+            "absent from the plan",
+            [str(c) for c in _first(missing)["case_id"]],
         )
 
 
@@ -561,7 +564,7 @@ def check_plan(
     Each violation is one line: ``code: count nouns what (first: ids)``. A plan that lists the
     cases in input order takes a fast path without a join on case_id.
     """
-    violations: list[str] = []
+    violations = _Violations()
     plan_frame = _conform_plan(plan, violations)
     officers = _officers(roster, config)
     case_frame = _cases(cases)
@@ -582,7 +585,7 @@ def check_plan(
         else:
             examples = [str(c) for c in flagged["case_id"]]
         noun = "plan row" if code == "unknown_case" else "case"
-        violations.append(_describe(code, counts[code], noun, what, examples))
+        violations.add(code, counts[code], noun, what, examples)
 
     over_cap = _over_cap(rows, officers, loads)
     if over_cap.height:
@@ -592,20 +595,16 @@ def check_plan(
             .head(_SHOWN)
             .iter_rows()
         ]
-        violations.append(
-            _describe("max_cases_exceeded", over_cap.height, "officer", "over max_cases", examples)
-        )
+        violations.add("max_cases_exceeded", over_cap.height, "officer", "over max_cases", examples)
 
     stranded = _unassigned_with_room(rows, officers, loads)
     if stranded.height:
-        violations.append(
-            _describe(
-                "unassigned_with_room",
-                stranded.height,
-                "case",
-                "left unassigned although an eligible officer has room",
-                [str(c) for c in _first(stranded)["case_id"]],
-            )
+        violations.add(
+            "unassigned_with_room",
+            stranded.height,
+            "case",
+            "left unassigned although an eligible officer has room",
+            [str(c) for c in _first(stranded)["case_id"]],
         )
 
     staffed = loads.filter(pl.col("available_hours") > 0)["utilization"]
@@ -615,8 +614,9 @@ def check_plan(
         unassigned=pl.col("officer_id").is_null().sum(),
     ).row(0, named=True)
     return CheckReport(
-        ok=not violations,
-        violations=tuple(violations),
+        ok=not violations.lines,
+        violations=tuple(violations.lines),
+        violation_counts=dict(violations.counts),
         officers=loads,
         max_utilization=_optional_float(staffed.max()),
         min_utilization=_optional_float(staffed.min()),

@@ -40,7 +40,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 
-log = logging.getLogger("assigncli")
 
 # -- shared options -------------------------------------------------------------------------
 

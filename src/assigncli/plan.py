@@ -16,30 +16,19 @@ import numpy.typing as npt
 import polars as pl
 
 from assigncli.contract import PLAN_COLUMNS
-from assigncli.problem import (
-    HELD,
-    LOCKED,
-    NEW,
-    ORPHAN,
-    STATUS_DTYPE,
-    STATUSES,
-    UNASSIGNABLE,
-    IntArray,
-    Problem,
-)
+from assigncli.problem import CaseStatus, IntArray, Problem, status_codes
 from assigncli.read import chunked_like
 from assigncli.result import Solution
 
-# Status codes: the physical values of the Enum status column.
-_LOCKED, _HELD, _ORPHAN, _NEW, _UNASSIGNABLE = (
-    STATUSES.index(s) for s in (LOCKED, HELD, ORPHAN, NEW, UNASSIGNABLE)
-)
+# Reason texts shared with the baselines, which explain their plans in the same words.
+REASON_LOCKED = "locked: stays with its officer"
+REASON_FULL = "unassigned: every eligible officer is at max_cases"
 
 # Reason texts that do not depend on the case, by code (see _reason_codes).
 _FIXED_REASONS = (
-    "locked: stays with its officer",
+    REASON_LOCKED,
     "kept: stays with its current officer",
-    "unassigned: every eligible officer is at max_cases",
+    REASON_FULL,
     "new case: assigned where it balances load",
 )
 _R_LOCKED, _R_KEPT, _R_UNASSIGNED, _R_NEW = range(len(_FIXED_REASONS))
@@ -48,7 +37,7 @@ _R_LOCKED, _R_KEPT, _R_UNASSIGNED, _R_NEW = range(len(_FIXED_REASONS))
 def build_plan(problem: Problem, solution: Solution) -> pl.DataFrame:
     """The plan table (contract.PLAN_COLUMNS), one row per input case in input order."""
     cases = problem.cases
-    status = cases["status"].cast(STATUS_DTYPE).to_physical().to_numpy()
+    status = status_codes(cases)
     current = cases["officer"].fill_null(-1).to_numpy()
     held = cases["held"].fill_null(-1).to_numpy()
 
@@ -56,8 +45,8 @@ def build_plan(problem: Problem, solution: Solution) -> pl.DataFrame:
     # their own: pool members go where the flows send them, unassignable cases nowhere.
     kept = _kept(status, held, problem.held_count, solution.released)
     del held
-    final = np.where((status == _LOCKED) | kept, current, -1).astype(np.int64)
-    decided = np.flatnonzero(~kept & (status != _LOCKED))
+    final = np.where((status == CaseStatus.LOCKED) | kept, current, -1).astype(np.int64)
+    decided = np.flatnonzero(~kept & (status != CaseStatus.LOCKED))
     member_pool = cases["pool"].gather(pl.Series(decided, dtype=pl.Int64)).fill_null(-1).to_numpy()
     members = member_pool >= 0
     final[decided[members]] = _receivers(member_pool[members], problem.n_pools, solution)
@@ -101,7 +90,7 @@ def _kept(
 
     Most classes release nothing, so only the cases of classes that do are ranked.
     """
-    kept: npt.NDArray[np.bool_] = status == _HELD
+    kept: npt.NDArray[np.bool_] = status == CaseStatus.HELD
     # -1 (not held) reads the appended 0.
     releasing = np.flatnonzero(kept & (np.append(released, 0)[held] > 0))
     if len(releasing):
@@ -147,17 +136,17 @@ def _reasons(
 
     `decided` are the rows that neither keep a lock nor stay in their held class.
     """
-    code = np.where(status == _LOCKED, _R_LOCKED, _R_KEPT)
+    code = np.where(status == CaseStatus.LOCKED, _R_LOCKED, _R_KEPT)
     d_status, d_final, d_current = status[decided], final[decided], current[decided]
     assigned = d_final >= 0
     # Quoting the problem's reason (-2: nobody can take the case, -3: why the previous officer
     # cannot keep it); a move to balance load names the previous officer, on the roster (held).
     code[decided] = np.select(
         [
-            ~assigned & (d_status == _UNASSIGNABLE),
+            ~assigned & (d_status == CaseStatus.UNASSIGNABLE),
             ~assigned,
-            d_status == _ORPHAN,
-            d_status == _NEW,
+            d_status == CaseStatus.ORPHAN,
+            d_status == CaseStatus.NEW,
             d_final == d_current,
         ],
         [-2, _R_UNASSIGNED, -3, _R_NEW, _R_KEPT],

@@ -18,6 +18,7 @@ Connected components of the eligibility graph are independent subproblems.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
 import numpy as np
@@ -34,15 +35,28 @@ BoolArray = npt.NDArray[np.bool_]
 
 NO_CAP = -1  # max_cases sentinel: the officer has no case cap
 
-# Case status values (the `status` column of Problem.cases, an Enum of these in this order).
-LOCKED = "locked"
-HELD = "held"
-ORPHAN = "orphan"
-NEW = "new"
-UNASSIGNABLE = "unassignable"
-STATUSES = (LOCKED, HELD, ORPHAN, NEW, UNASSIGNABLE)
+
+class CaseStatus(IntEnum):
+    """What a case is to the solver; the values are the physical codes of the `status` Enum."""
+
+    LOCKED = 0  # an honoured lock: a constant load on its officer
+    HELD = 1  # its current officer may keep it; the solver decides whether to release it
+    ORPHAN = 2  # its current officer cannot keep it: it must move
+    NEW = 3  # no current officer
+    UNASSIGNABLE = 4  # no officer is eligible for it
+
+
+# The `status` column of Problem.cases is an Enum of these labels, in CaseStatus order.
+STATUSES = tuple(s.name.lower() for s in CaseStatus)
+LOCKED, HELD, ORPHAN, NEW, UNASSIGNABLE = STATUSES
 STATUS_DTYPE = pl.Enum(STATUSES)
-_LOCKED, _HELD, _ORPHAN, _NEW, _UNASSIGNABLE = range(len(STATUSES))
+
+
+def status_codes(cases: pl.DataFrame) -> npt.NDArray[np.uint8]:
+    """Per case, its CaseStatus code (the physical value of the `status` column)."""
+    return cases["status"].cast(STATUS_DTYPE).to_physical().to_numpy()
+
+
 _STATUS_VALUES = pl.Series("status", STATUSES, dtype=STATUS_DTYPE)
 
 
@@ -273,13 +287,13 @@ def build_problem(roster: pl.DataFrame, cases: pl.DataFrame, config: Config) -> 
             cur_edge >= 0,
             has_current,
         ],
-        [_LOCKED, _UNASSIGNABLE, _HELD, _ORPHAN],
-        _NEW,
+        [CaseStatus.LOCKED, CaseStatus.UNASSIGNABLE, CaseStatus.HELD, CaseStatus.ORPHAN],
+        CaseStatus.NEW,
     ).astype(np.uint8)
 
-    # Locked loads. Summed by polars group_by, as before this path was rewritten on arrays, so
-    # that the hours stay bit for bit the same.
-    is_locked = status == _LOCKED
+    # Locked loads, summed by polars group_by: its summation order fixes the hours to the bit,
+    # which the plans' reproducibility depends on.
+    is_locked = status == CaseStatus.LOCKED
     locked = (
         pl.DataFrame({"cur": cur[is_locked], "hours": effort[is_locked]})
         .group_by("cur")
@@ -293,19 +307,23 @@ def build_problem(roster: pl.DataFrame, cases: pl.DataFrame, config: Config) -> 
     # Pools: (group, effort, handoff), numbered in that order. Held classes feed the handoff pool
     # of their group and effort. Efforts are ranked among their distinct values so that the key
     # is one integer whose order is the pool order.
-    movable = (status == _HELD) | (status == _ORPHAN) | (status == _NEW)
+    movable = (
+        (status == CaseStatus.HELD) | (status == CaseStatus.ORPHAN) | (status == CaseStatus.NEW)
+    )
     m_status = status[movable]
     m_effort = pl.Series(effort[movable], dtype=pl.Float64)
     efforts = np.sort(m_effort.unique().to_numpy())
     n_eff = max(len(efforts), 1)
     m_key = (group[movable].astype(np.int64) * n_eff + _positions(m_effort, efforts)) * 2 + (
-        m_status != _NEW
+        m_status != CaseStatus.NEW
     )
     del m_effort
     pool_keys, m_pool = _dense_rank(m_key)
     del m_key
     n_pools = len(pool_keys)
-    pool_fixed = np.bincount(m_pool[m_status != _HELD], minlength=n_pools).astype(np.int64)
+    pool_fixed = np.bincount(m_pool[m_status != CaseStatus.HELD], minlength=n_pools).astype(
+        np.int64
+    )
     pool_effort = efforts[(pool_keys // 2) % n_eff] if n_pools else np.zeros(0)
     pool_handoff = (pool_keys % 2).astype(bool)
     pool_group = pool_keys // (2 * n_eff)
@@ -316,7 +334,7 @@ def build_problem(roster: pl.DataFrame, cases: pl.DataFrame, config: Config) -> 
     # Held classes: (officer, pool), numbered in that order. A held case's pool is a handoff
     # pool of its group, so the key is (its edge in (officer, group) order, the pool's place
     # among its group's handoff pools): a narrow range, ranked by a lookup table.
-    is_held = status == _HELD
+    is_held = status == CaseStatus.HELD
     handoff_pools = np.flatnonzero(pool_handoff)
     hp_group = pool_group[handoff_pools]
     hp_first = np.searchsorted(hp_group, np.arange(len(eligible) + 1))
@@ -518,7 +536,7 @@ def _reasons(
 
     Built on the orphan rows only (a few percent of the cases) and handed out by a gather.
     """
-    orphan_rows = np.flatnonzero(status == _ORPHAN)
+    orphan_rows = np.flatnonzero(status == CaseStatus.ORPHAN)
     attributes = officers.select(
         pl.col("active").alias("cur_active"),
         pl.col("available_hours").alias("cur_available"),
@@ -570,7 +588,7 @@ def _reasons(
     )
     index = np.full(len(status), -1, dtype=np.int64)
     index[orphan_rows] = np.arange(len(orphan_rows))
-    unassignable = status == _UNASSIGNABLE
+    unassignable = status == CaseStatus.UNASSIGNABLE
     index[unassignable] = len(orphan_rows) + group[unassignable]
     return texts.gather(_nullable("reason", index)).alias("reason")
 

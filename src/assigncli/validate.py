@@ -21,7 +21,6 @@ Decisions on lenient input, so that ordinary exports load without hand-editing:
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -34,8 +33,6 @@ from assigncli import contract
 from assigncli.config import Config
 from assigncli.errors import InputError, InputIssue, IssueLog
 from assigncli.read import Role, chunked_like, read_table
-
-logger = logging.getLogger(__name__)
 
 MAX_ROWS_SHOWN = 5  # rows named in one message
 MAX_VALUES_SHOWN = 3  # offending values quoted in one message

@@ -47,14 +47,13 @@ import numpy as np
 import polars as pl
 
 from assigncli.contract import PLAN_COLUMNS
+from assigncli.plan import REASON_FULL, REASON_LOCKED
 from assigncli.problem import (
-    HELD,
     LOCKED,
-    NEW,
     NO_CAP,
-    ORPHAN,
     UNASSIGNABLE,
     BoolArray,
+    CaseStatus,
     FloatArray,
     IntArray,
     Problem,
@@ -88,8 +87,6 @@ BASELINE_LABELS: dict[str, str] = {
     "greedy_effort": "greedy by effort",
 }
 
-_STATUS_CODES = {LOCKED: 0, HELD: 1, ORPHAN: 2, NEW: 3, UNASSIGNABLE: 4}
-_LOCKED, _HELD, _ORPHAN, _NEW, _UNASSIGNABLE = range(5)
 
 
 @dataclass(frozen=True, eq=False)
@@ -119,7 +116,7 @@ class _Cases:
     @classmethod
     def of(cls, problem: Problem) -> _Cases:
         frame = problem.cases.select(
-            pl.col("status").replace_strict(_STATUS_CODES, return_dtype=pl.Int64),
+            pl.col("status").to_physical().cast(pl.Int64),
             pl.col("officer").fill_null(-1).cast(pl.Int64),
             pl.col("group").fill_null(-1).cast(pl.Int64),
             pl.col("pool").fill_null(-1).cast(pl.Int64),
@@ -139,12 +136,12 @@ class _Cases:
     @property
     def movable(self) -> BoolArray:
         """Cases a baseline decides: neither locked nor unassignable."""
-        return np.isin(self.status, (_HELD, _ORPHAN, _NEW))
+        return np.isin(self.status, (CaseStatus.HELD, CaseStatus.ORPHAN, CaseStatus.NEW))
 
     @property
     def owner(self) -> IntArray:
         """The officer who may keep each case (its current, eligible officer), else -1."""
-        return np.where(self.status == _HELD, self.officer, -1)
+        return np.where(self.status == CaseStatus.HELD, self.officer, -1)
 
 
 @dataclass
@@ -326,13 +323,13 @@ def _plan(
     stays = assigned & (pl.col("officer_id") == pl.col("current_officer_id")).fill_null(False)
     reason = (
         pl.when(pl.col("status") == LOCKED)
-        .then(pl.lit("locked: stays with its officer"))
+        .then(pl.lit(REASON_LOCKED))
         .when(pl.col("breaks"))
         .then(pl.format(f"{label}: kept although {{}}", pl.col("reason")))
         .when(pl.col("status") == UNASSIGNABLE)
         .then(pl.format("unassignable: {}", pl.col("reason")))
         .when(~assigned)
-        .then(pl.lit("unassigned: every eligible officer is at max_cases"))
+        .then(pl.lit(REASON_FULL))
         .when(stays)
         .then(pl.lit(f"{label}: stays with its current officer"))
         .otherwise(pl.lit(f"{label}: {how}"))
@@ -351,7 +348,7 @@ def _plan(
 
 
 def _locked_result(cases: _Cases) -> IntArray:
-    return np.where(cases.status == _LOCKED, cases.officer, -1).astype(np.int64)
+    return np.where(cases.status == CaseStatus.LOCKED, cases.officer, -1).astype(np.int64)
 
 
 def status_quo(problem: Problem, active: BoolArray) -> pl.DataFrame:
@@ -362,12 +359,14 @@ def status_quo(problem: Problem, active: BoolArray) -> pl.DataFrame:
     stays = on_roster & active[np.where(on_roster, cases.officer, 0)]
     result = np.where(stays, cases.officer, -1).astype(np.int64)
     desk = _Desk.locked_only(problem)
-    kept = stays & (cases.status != _LOCKED)
+    kept = stays & (cases.status != CaseStatus.LOCKED)
     np.add.at(desk.count, result[kept], 1)
     np.add.at(desk.load, result[kept], cases.effort[kept])
     desk.room = _room(problem, desk.count)
     _deal_round_robin(problem, cases, desk, cases.movable & ~stays, result)
-    breaks = stays & ((cases.status == _ORPHAN) | (cases.status == _UNASSIGNABLE))
+    breaks = stays & (
+        (cases.status == CaseStatus.ORPHAN) | (cases.status == CaseStatus.UNASSIGNABLE)
+    )
     return _plan(
         problem,
         result,

@@ -24,7 +24,6 @@ certificate or the officer summary about what an officer carries. Definitions:
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import asdict, dataclass
 from typing import Literal
 
@@ -56,7 +55,6 @@ RULE_CODES: tuple[str, ...] = (
     "skill_mismatch",
     "zero_max_cases",
 )
-_VIOLATION = re.compile(r"^(?P<code>[a-z_]+): (?P<count>\d+) ")
 
 
 @dataclass(frozen=True)
@@ -213,13 +211,8 @@ def gini(values: npt.ArrayLike) -> float:
 
 
 def rule_breaks(report: CheckReport) -> dict[str, int]:
-    """Cases per eligibility rule broken, read from the checker's violation lines."""
-    found: dict[str, int] = {}
-    for line in report.violations:
-        match = _VIOLATION.match(line)
-        if match and match["code"] in RULE_CODES:
-            found[match["code"]] = int(match["count"])
-    return found
+    """Cases per eligibility rule broken, as the checker counted them."""
+    return {code: n for code, n in report.violation_counts.items() if code in RULE_CODES}
 
 
 def evaluate_plan(
