@@ -52,6 +52,9 @@ ROUND_CHARGE = 0.01
 START_SIZE = 1_500
 MIN_SIZE = 200
 MAX_SIZE = 30_000
+# Building a model costs about this much per variable (Python side, a loaded machine): a round
+# that could not finish building before the deadline is not started that large.
+BUILD_SECONDS_PER_VAR = 2e-4
 PART_SIZE = 4_000  # a neighbourhood that is not the whole component grows to this at most
 # Balance rounds without improvement (once the peak meets its bound) after which balance stalls.
 BALANCE_STALL = 12
@@ -301,6 +304,9 @@ class Lns:
         if comp.n_officers == 0 or total_vars == 0 or not comp.measured.any():
             return LnsResult(self.state, self.bound, 0, 0, 0.0, False)
         size = total_vars if whole_first and total_vars <= MAX_SIZE else min(START_SIZE, total_vars)
+        if size == total_vars and deadline - time.perf_counter() < BUILD_SECONDS_PER_VAR * size:
+            # The safety net: too little time left to even build the whole model.
+            size = min(START_SIZE, total_vars)
         used, rounds, improvements, stall = 0.0, 0, 0, 0
         settled: set[Goal] = set()
         kinds = ("peak", "peak", "random", "peak", "low")

@@ -42,8 +42,9 @@ from assigncli.solvers.component import BALANCE_LEVELS, Component
 _LEVEL_SLACK = 1e-7
 # Levels 3 and 4 are attempted only with at least this multiple of level 2's solve time left.
 _LEVEL_TIME_RATIO = {3: 2.5, 4: 1.2}
-# ... and at least this many simplex iterations (level 2 may have needed almost none).
-_MIN_LEVEL_ITERATIONS = 2_000
+# ... and at least this many simplex iterations plus ten per row (level 2 may have needed
+# almost none).
+_MIN_LEVEL_ITERATIONS = 10_000
 
 
 @dataclass(frozen=True)
@@ -454,7 +455,10 @@ class ComponentLP:
         # Levels 3 and 4 start from level 2's basis; measured, they took up to about 2 and 1
         # times level 2's time. Started without that much time left they would only be cut short.
         def time_left_for(level: int) -> bool:
-            iterations = max(_MIN_LEVEL_ITERATIONS, int(_LEVEL_TIME_RATIO[level] * peak_iterations))
+            iterations = max(
+                _MIN_LEVEL_ITERATIONS + 10 * self.solver.NumConstraints(),
+                int(_LEVEL_TIME_RATIO[level] * peak_iterations),
+            )
             self.solver.SetSolverSpecificParametersAsString(
                 f"max_number_of_iterations: {iterations}"
             )

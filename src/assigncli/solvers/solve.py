@@ -1,14 +1,21 @@
 """`solve(problem, options) -> Solution`: the one entry point to every solver path.
 
-Each connected component of the eligibility graph is solved on its own:
+Each connected component of the eligibility graph is solved on its own, in five steps:
 
-* **exact** — CP-SAT over classes with integer counts (levels 1–4 of the design), warm-started
-  from the greedy plan polished by local search, with the grouped LP as lower bound;
-* **scale** — the grouped LP (GLOP) level by level, rounded to integers and polished by local
-  search on the peak officers; the LP peak is the lower bound.
+1. **bound** — the grouped LP (GLOP), level by level: its peak is a proven lower bound, and its
+   solution, rounded, a candidate plan; integer-aware bounds (`bounds`) may lift the bound;
+2. **candidates** — the rounded LP, longest effort first (`heuristics.lpt`) and the current
+   assignment repaired (`heuristics.greedy`); the best in the objective order is kept;
+3. **polish** — local search on the peak, then pool-by-pool re-levelling for balance;
+4. **packing** — on small components with few heavy cases per officer, binary search on the
+   peak with a bin-packing model (`packing`);
+5. **search** — large-neighbourhood search (`lns`) until the gap is closed or the budget spent.
 
-`auto` picks per component by model size. Both paths return the same class-level `State`, and the
-certificate always compares the plan's real peak utilization with a proven lower bound.
+The paths differ only in where they start: `exact` gives the search the whole component as its
+first neighbourhood (CP-SAT over every class, whose bound is then a proof); `scale` solves the LP
+over officer types on the largest components and starts from small neighbourhoods. `auto` picks
+per component by model size. Budgets: with one worker, deterministic units (reproducible plans);
+with more, the wall clock. The deadline is always the safety net.
 """
 
 from __future__ import annotations
@@ -89,6 +96,9 @@ class SolveOptions:
     workers: int = 0  # 0: every core
     max_moves: int | None = None  # budget for discretionary moves (forced moves are not counted)
     aggregate_size_limit: int = AGGREGATE_SIZE_LIMIT
+    # With one worker: deterministic work units per second of the time limit (see
+    # DETERMINISTIC_RATE); the wall clock stays the safety net.
+    work_rate: float = DETERMINISTIC_RATE
 
     def resolved_workers(self) -> int:
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
@@ -385,7 +395,7 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
         budget_k = _Budget(
             start=start,
             deadline=start + seconds,
-            work=planned * DETERMINISTIC_RATE,
+            work=planned * options.work_rate,
             deterministic=inner_workers == 1,
         )
         result = _solve_component(
