@@ -88,7 +88,6 @@ BASELINE_LABELS: dict[str, str] = {
 }
 
 
-
 @dataclass(frozen=True, eq=False)
 class BaselinePlan:
     """One baseline: its key, a label for people, and the per-case plan."""
