@@ -46,6 +46,7 @@ class Component:
     pool_fixed: IntArray
     pool_size: IntArray  # fixed + every held case that could be released into it
     pool_group: IntArray  # local eligibility group: pools of one group share their officers
+    pool_handoff: BoolArray  # its cases had an officer: whoever receives one pays the handoff
     # arcs pool → eligible officer (local a), sorted by pool
     arc_pool: IntArray
     arc_officer: IntArray
@@ -211,6 +212,7 @@ def build_component(problem: Problem, index: ComponentIndex) -> Component:
         pool_fixed=problem.pool_fixed[pools],
         pool_size=pool_size,
         pool_group=local_group.astype(np.int64),
+        pool_handoff=problem.pool_handoff[pools],
         arc_pool=arc_pool,
         arc_officer=arc_officer.astype(np.int64),
         arc_ptr=arc_ptr,
@@ -240,6 +242,7 @@ def make_component(
     pool_fixed: IntArray,
     pool_size: IntArray,
     pool_group: IntArray,
+    pool_handoff: BoolArray,
     arc_pool: IntArray,
     arc_officer: IntArray,
     arc_ptr: IntArray,
@@ -264,6 +267,7 @@ def make_component(
         pool_fixed=pool_fixed,
         pool_size=pool_size,
         pool_group=pool_group,
+        pool_handoff=pool_handoff,
         arc_pool=arc_pool,
         arc_officer=arc_officer,
         arc_ptr=arc_ptr,

@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from assigncli.problem import NO_CAP, FloatArray, IntArray
+from assigncli.solvers import stopping
 from assigncli.solvers.component import BALANCE_LEVELS, Component, State, cancel_round_trips
 
 _EPS = 1e-9
@@ -168,7 +169,8 @@ def greedy(comp: Component) -> State:
     count = comp.counts(released, flow)
     inflow = comp.pool_inflow(released).astype(np.int64)
     safe_avail = np.where(comp.measured, comp.available, 1.0)
-    for p in np.argsort(-comp.pool_cost, kind="stable"):
+    # Heaviest first; at equal cost, cases that had an officer before new ones.
+    for p in np.lexsort((np.arange(comp.n_pools), ~comp.pool_handoff, -comp.pool_cost)):
         arcs = comp.pool_arcs(int(p))
         officers = comp.arc_officer[arcs]
         cost = float(comp.pool_cost[p])
@@ -196,10 +198,11 @@ def lpt(comp: Component) -> State:
     count = comp.base_count.astype(np.float64).copy()
     safe_avail = np.where(comp.measured, comp.available, 1.0)
     # Pools by decreasing effort of their cases (a held class's effort is its pool's minus the
-    # handoff); ties keep pool order.
+    # handoff); at equal effort, cases that had an officer before new ones, then pool order.
     effort = comp.pool_cost.copy()
     effort[comp.held_pool] = comp.held_effort
-    for p in np.lexsort((np.arange(comp.n_pools), -effort)).tolist():
+    order = np.lexsort((np.arange(comp.n_pools), ~comp.pool_handoff, -effort))
+    for p in order.tolist():
         arcs = comp.pool_arcs(p)
         officers = comp.arc_officer[arcs]
         held = comp.held_into(p)
@@ -383,7 +386,7 @@ def local_search(
     steps = 0
     while steps < max_steps:
         steps += 1
-        if steps % 64 == 0 and time.perf_counter() > deadline:
+        if steps % 64 == 0 and (time.perf_counter() > deadline or stopping.stop_requested()):
             break
         i = int(np.argmax(util))
         peak = float(util[i])
@@ -561,7 +564,7 @@ def rebalance(comp: Component, state: State, max_pools: int, deadline: float) ->
         for p in order.tolist():
             if tried >= max_pools:
                 break
-            if tried % 32 == 0 and time.perf_counter() > deadline:
+            if tried % 32 == 0 and (time.perf_counter() > deadline or stopping.stop_requested()):
                 return _finish(comp, state)
             arcs = comp.pool_arcs(p)
             current = state.flow[arcs]

@@ -133,6 +133,7 @@ def cut(comp: Component, state: State, officers: IntArray) -> Piece:
         pool_fixed=fixed,
         pool_size=size,
         pool_group=comp.pool_group[pools],
+        pool_handoff=comp.pool_handoff[pools],
         arc_pool=arc_pool,
         arc_officer=local_officer[comp.arc_officer[arcs]],
         arc_ptr=np.searchsorted(arc_pool, np.arange(n_pools + 1)).astype(np.int64),

@@ -244,7 +244,14 @@ def _solve_component(
     clock.done("bounds")
 
     # 2. Candidates: the rounded LP, longest effort first, the current assignment repaired.
-    candidates = [_budgeted(comp, lpt(comp), max_moves), _budgeted(comp, greedy(comp), max_moves)]
+    # On the largest components the constructions cost seconds per pass and lose to the LP by
+    # far: the rounded LP alone starts there (greedy when the LP ran out of time).
+    # Ties go to the first: the constructions, whose order is readable, then the rounded LP.
+    candidates: list[State] = []
+    if not by_type:
+        candidates.append(_budgeted(comp, lpt(comp), max_moves))
+    if not by_type or lp.levels_solved < 1:
+        candidates.append(_budgeted(comp, greedy(comp), max_moves))
     if lp.levels_solved >= 1:
         target = round(comp.pool_size.sum() - lp.assigned)
         candidates.append(round_state(comp, lp.released, lp.flow, target))
