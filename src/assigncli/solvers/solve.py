@@ -263,9 +263,10 @@ def _solve_component(
         ]
     clock.done("candidates")
     # 3. Polish each: the peak by local search, then the rest by re-filling pools.
-    steps = max(1_000, 20 * comp.n_officers)
+    # Local search runs to its local optimum (a step count as the deterministic budget).
+    steps = 1_000_000
     best = min(candidates, key=lambda st: _rank(comp, st))
-    state = local_search(comp, best, budget.at(0.9), max_moves, floor=bound, max_steps=steps)
+    state = local_search(comp, best, budget.at(0.6), max_moves, floor=bound, max_steps=steps)
     state = rebalance(comp, state, max_pools=4 * comp.n_pools + 100, deadline=budget.at(0.9))
     clock.done("polish")
     say(f"start {evaluate(comp, state).peak:.2%}, bound {bound:.2%}")
