@@ -1,5 +1,6 @@
-"""Independent reference computations for solver tests, written per case and without the solver's
-grouping: who may take each case, the per-case LP relaxation, and exhaustive search.
+"""Independent reference computations, written per case: for the solver tests (without the
+solver's grouping) who may take each case, the per-case LP relaxation and exhaustive search; for
+the effort tests the effort model applied one row at a time.
 
 They loop in Python on purpose: they are oracles for tiny instances, not production code.
 """
@@ -7,7 +8,9 @@ They loop in Python on purpose: they are oracles for tiny instances, not product
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 from ortools.linear_solver import pywraplp
@@ -162,3 +165,91 @@ def assert_valid(report: CheckReport) -> None:
     """Fail with every violation the independent checker found."""
     if not report.ok:
         raise AssertionError("plan violates its constraints:\n" + "\n".join(report.violations))
+
+
+Truth = bool | None
+Row = dict[str, Any]
+
+
+def sql_and(p: Truth, q: Truth) -> Truth:
+    if p is False or q is False:
+        return False
+    return None if p is None or q is None else True
+
+
+def sql_or(p: Truth, q: Truth) -> Truth:
+    if p is True or q is True:
+        return True
+    return None if p is None or q is None else False
+
+
+def sql_not(p: Truth) -> Truth:
+    return None if p is None else not p
+
+
+# Conditions the effort property test draws rules from, each with its truth per row written out
+# in Python (SQL's three-valued logic; None is unknown, which does not match).
+CONDITIONS: list[tuple[str, Callable[[Row], Truth]]] = [
+    ("a = 'x'", lambda r: None if r["a"] is None else r["a"] == "x"),
+    ("a IN ('x', 'z')", lambda r: None if r["a"] is None else r["a"] in ("x", "z")),
+    ("a LIKE 'y%'", lambda r: None if r["a"] is None else r["a"].startswith("y")),
+    ("a IS NULL", lambda r: r["a"] is None),
+    ("b", lambda r: r["b"]),
+    ("NOT b", lambda r: sql_not(r["b"])),
+    ("n > 2", lambda r: None if r["n"] is None else r["n"] > 2),
+    ("b AND n >= 1", lambda r: sql_and(r["b"], None if r["n"] is None else r["n"] >= 1)),
+    ("b OR a = 'y'", lambda r: sql_or(r["b"], None if r["a"] is None else r["a"] == "y")),
+    ("TRUE", lambda r: True),
+    ("a NOT IN ('x', 'y')", lambda r: None if r["a"] is None else r["a"] not in ("x", "y")),
+    ("n BETWEEN 1 AND 3", lambda r: None if r["n"] is None else 1 <= r["n"] <= 3),
+    (
+        "a = 'x' OR a = 'z' OR n = 7",
+        lambda r: sql_or(
+            None if r["a"] is None else r["a"] in ("x", "z"),
+            None if r["n"] is None else r["n"] == 7,
+        ),
+    ),
+    (
+        "NOT (a = 'y' OR a IN ('yy') OR b)",
+        lambda r: sql_not(sql_or(None if r["a"] is None else r["a"] in ("y", "yy"), r["b"])),
+    ),
+]
+
+
+def reference_effort(
+    rows: list[Row], config: Config, conditions: dict[str, Callable[[Row], Truth]]
+) -> list[Row]:
+    """The effort model written plainly, one row at a time: the oracle for the property test."""
+    out = []
+    for row in rows:
+
+        def holds(sql: str, row: Row = row) -> bool:
+            return conditions[sql](row) is True
+
+        skills = set(row["required_skills"] or [])
+        skills |= {rule.require for rule in config.skills if holds(rule.when)}
+        if row["effort_hours"] is not None:
+            result = {
+                "effort_hours": row["effort_hours"],
+                "effort_source": "explicit",
+                "effort_base": None,
+                "effort_base_hours": row["effort_hours"],
+                "effort_adjustments": [],
+            }
+        else:
+            base = next((rule for rule in config.effort.base if holds(rule.when)), None)
+            hours = config.effort.default_hours if base is None else base.hours
+            result = {
+                "effort_source": "default" if base is None else "rule",
+                "effort_base": None if base is None else base.name,
+                "effort_base_hours": hours,
+                "effort_adjustments": [],
+            }
+            for rule in config.effort.adjust:
+                if holds(rule.when):
+                    hours = max(0.0, hours * rule.multiply + rule.add)
+                    result["effort_adjustments"].append(rule.name)
+            result["effort_hours"] = hours
+        result["required_skills"] = sorted(skills)
+        out.append(result)
+    return out

@@ -42,6 +42,9 @@ EXPECTED: dict[str, list[Expect]] = {
     "roster_capacity_empty.csv": [Expect("missing_value", "capacity_hours", (2,))],
     "roster_capacity_not_positive.csv": [Expect("out_of_range", "capacity_hours", (1, 3))],
     "roster_capacity_not_finite.csv": [Expect("not_finite", "capacity_hours", (1, 2))],
+    "roster_capacity_tiny.csv": [Expect("out_of_range", "capacity_hours", (2, 3))],
+    "roster_capacity_huge.csv": [Expect("out_of_range", "capacity_hours", (1, 3))],
+    "roster_available_tiny.csv": [Expect("out_of_range", "unavailable_days", (1,))],
     "roster_unavailable_out_of_range.csv": [Expect("out_of_range", "unavailable_days", (1, 3))],
     "roster_unavailable_not_number.csv": [Expect("wrong_type", "unavailable_days", (1,))],
     "roster_unavailable_not_finite.csv": [Expect("not_finite", "unavailable_days", (2,))],
@@ -75,6 +78,7 @@ EXPECTED: dict[str, list[Expect]] = {
     "cases_locked_without_officer_column.csv": [Expect("locked_without_officer", "locked", (2,))],
     "cases_effort_negative.csv": [Expect("out_of_range", "effort_hours", (2,))],
     "cases_effort_not_finite.csv": [Expect("not_finite", "effort_hours", (1, 2))],
+    "cases_effort_huge.csv": [Expect("out_of_range", "effort_hours", (1, 4))],
     "cases_effort_not_number.csv": [Expect("wrong_type", "effort_hours", (1,))],
     "cases_effort_text.parquet": [Expect("wrong_type", "effort_hours", (3,))],
     # format-level failures
@@ -83,9 +87,19 @@ EXPECTED: dict[str, list[Expect]] = {
     "empty_rows.parquet": [Expect("empty", None)],
     "blank_sheet.xlsx": [Expect("empty", None)],
     "corrupt.parquet": [Expect("unreadable", None)],
-    "corrupt.xlsx": [Expect("unreadable", None)],
+    "corrupt.xlsx": [Expect("wrong_format", None)],
     "ragged.csv": [Expect("unreadable", None)],
-    "latin1.csv": [Expect("unreadable", None)],
+    "latin1.csv": [Expect("encoding", None, (1,))],
+    "cases_latin1_late.csv": [Expect("encoding", None, (40,))],
+    "cases_binary.csv": [Expect("binary", None)],
+    "cases_utf16.csv": [Expect("wrong_format", None)],
+    "cases_workbook_named_csv.csv": [Expect("wrong_format", None)],
+    "cases_parquet_named_csv.csv": [Expect("wrong_format", None)],
+    "roster_cover_sheet.xlsx": [
+        Expect("missing_column", "officer_id"),
+        Expect("missing_column", "office"),
+        Expect("missing_column", "capacity_hours"),
+    ],
     # what supervisors meet every cycle: warnings, the run goes on
     "cases_warn_unknown_officer.csv": [warn("unknown_officer", "current_officer_id", (2, 3))],
     "cases_warn_lock_officer_missing.csv": [
@@ -153,6 +167,67 @@ def test_bad_file_is_reported_precisely(name: str) -> None:
     assert {p.file for p in problems} == {str(path)}
 
 
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("latin1.csv", "byte 0xf6 at line 2 (byte offset 19) would be 'ö'"),
+        ("cases_latin1_late.csv", "byte 0xf6 at line 41 (byte offset 323) would be 'ö'"),
+        ("cases_binary.csv", "binary data (a NUL byte at byte 22)"),
+        ("cases_utf16.csv", "UTF-16 text (little-endian), not CSV: save it as UTF-8"),
+        ("cases_workbook_named_csv.csv", "a ZIP archive (an Excel .xlsx workbook is one)"),
+        ("cases_parquet_named_csv.csv", "a Parquet file, not CSV: rename it to .parquet"),
+        ("corrupt.xlsx", "is text, not XLSX: if it is CSV, rename it to .csv"),
+    ],
+)
+def test_a_file_that_is_not_what_its_extension_says_is_named(name: str, says: str) -> None:
+    """Wrong encodings and binary files say what the file is and where reading went wrong."""
+    roster, cases = _pair(CORPUS / name)
+    with pytest.raises(InputError) as caught:
+        load_inputs(roster, cases, Config())
+    [problem] = caught.value.problems
+    assert says in problem.message, problem.message
+
+
+def test_excel_names_the_sheet_read_and_the_others() -> None:
+    """A cover page as first sheet: the messages name it and the sheet that holds the data."""
+    path = CORPUS / "roster_cover_sheet.xlsx"
+    with pytest.raises(InputError) as caught:
+        load_inputs(path, GOOD_CASES, Config())
+    problem = caught.value.problems[0]
+    assert problem.sheet == "Cover"
+    assert problem.render().startswith(f"{path}, sheet 'Cover', column 'officer_id'")
+    assert "also has sheet(s) 'Roster': choose one with --sheet" in problem.message
+
+
+def test_excel_sheet_can_be_chosen() -> None:
+    """--sheet Roster reads the second sheet; an unknown name lists the sheets there are."""
+    path = CORPUS / "roster_cover_sheet.xlsx"
+    inputs = load_inputs(path, GOOD_CASES, Config(), sheet="Roster")
+    assert inputs.roster["officer_id"].to_list() == ["O1", "O2"]
+    with pytest.raises(InputError) as caught:
+        load_inputs(path, GOOD_CASES, Config(), sheet="Staff")
+    [problem] = caught.value.problems
+    assert (problem.code, problem.message) == (
+        "missing_sheet",
+        "no sheet 'Staff' in this workbook; it has 'Cover', 'Roster'",
+    )
+
+
+def test_cli_sheet_option_reaches_the_reader(tmp_path: Path) -> None:
+    """`assign validate --sheet Roster` validates the roster on the second sheet (exit 0)."""
+    from typer.testing import CliRunner
+
+    from assigncli.cli import app
+
+    config = tmp_path / "assign.toml"
+    config.write_text(NO_RULES, encoding="utf-8")
+    args = ["validate", str(CORPUS / "roster_cover_sheet.xlsx"), str(GOOD_CASES)]
+    args += ["--config", str(config)]
+    assert CliRunner().invoke(app, args).exit_code == 3
+    result = CliRunner().invoke(app, [*args, "--sheet", "Roster"])
+    assert result.exit_code == 0, result.output
+
+
 def test_missing_file_is_reported_with_its_name(tmp_path: Path) -> None:
     """A roster path that does not exist gives missing_file naming that path."""
     missing = tmp_path / "nowhere" / "roster.csv"
@@ -188,3 +263,41 @@ def test_problems_render_without_traceback_text() -> None:
             assert text.startswith(str(CORPUS / name))
             assert "Traceback" not in text
             assert "Error:" not in text
+
+
+NO_RULES = "cycle_days = 28\nhandoff_hours = 1.5\n[effort]\ndefault_hours = 0.5\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "column", "rows", "supported"),
+    [
+        ("roster_capacity_tiny.csv", "capacity_hours", "rows 2, 3", "[0.01, 10,000]"),
+        ("roster_capacity_huge.csv", "capacity_hours", "rows 1, 3", "[0.01, 10,000]"),
+        ("roster_capacity_not_finite.csv", "capacity_hours", "rows 1, 2", "[0.01, 10,000]"),
+        ("roster_available_tiny.csv", "unavailable_days", "row 1", "less than 0.01 available"),
+        ("cases_effort_huge.csv", "effort_hours", "rows 1, 4", "[0, 10,000]"),
+        ("cases_effort_not_finite.csv", "effort_hours", "rows 1, 2", "[0, 10,000]"),
+    ],
+)
+def test_numbers_at_the_edges_exit_3_with_the_range(
+    name: str, column: str, rows: str, supported: str, tmp_path: Path
+) -> None:
+    """1e-300, 1e300, 1e308, NaN, inf: `assign plan` exits 3 naming file, column, rows, range."""
+    from typer.testing import CliRunner
+
+    from assigncli.cli import app
+
+    config = tmp_path / "assign.toml"
+    config.write_text(NO_RULES, encoding="utf-8")
+    roster, cases = _pair(CORPUS / name)
+    out = tmp_path / "plan.csv"
+    result = CliRunner().invoke(
+        app,
+        ["plan", str(roster), str(cases), "--config", str(config), "--out", str(out)],
+        env={"COLUMNS": "400"},
+    )
+    assert result.exit_code == 3, result.output
+    line = next(line for line in result.output.splitlines() if column in line)
+    assert str(CORPUS / name) in line and rows in line and supported in line, line
+    assert "Traceback" not in result.output
+    assert not out.exists()

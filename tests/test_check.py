@@ -343,7 +343,7 @@ def test_officer_summary_before_and_after() -> None:
     summary = officer_summary(make_roster(), make_cases(), make_plan(GOOD), CONFIG)
     assert summary.schema == pl.Schema(OFFICER_SUMMARY_COLUMNS)
     got = {row["officer_id"]: row for row in summary.iter_rows(named=True)}
-    assert got["B"]["office"] == "N;S"
+    assert got["B"]["office"] == ["N", "S"]  # a native list; joined only in CSV/Excel
     assert (got["B"]["cases_before"], got["B"]["load_before"]) == (2, pytest.approx(4.0))
     assert got["B"]["utilization_before"] == pytest.approx(0.4)
     assert (got["B"]["cases_after"], got["B"]["load_after"]) == (1, pytest.approx(1.0))

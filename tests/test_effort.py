@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -16,13 +16,13 @@ from assigncli.contract import EFFORT_COLUMNS
 from assigncli.effort import (
     EFFORT_AUDIT_COLUMNS,
     RULE_SUMMARY_COLUMNS,
-    compile_condition,
+    SKIPPED_RULES_CODE,
     effort_audit,
     effort_rule_summary,
     estimate_effort,
-    estimate_effort_lazy,
 )
-from assigncli.errors import ConfigError
+from assigncli.errors import ConfigError, IssueLog
+from tests.oracles import CONDITIONS, Row, reference_effort
 
 TIMES = "\u00d7"
 
@@ -53,100 +53,6 @@ def make_cases(n: int, **attributes: Sequence[Any] | pl.Series) -> pl.DataFrame:
     frame = pl.DataFrame(columns)
     extra = [pl.Series(name, values) for name, values in attributes.items()]
     return frame.with_columns(extra) if extra else frame
-
-
-# --------------------------------------------------------------------------------------------
-# compile_condition
-# --------------------------------------------------------------------------------------------
-
-ATTRS = pl.DataFrame(
-    {
-        "docket": ["detained", "non_detained", None, "non_detained"],
-        "flag": [True, False, None, True],
-        "n": [1, 5, None, 3],
-        "country": ["Narnia", "O'Land", "Oz", None],
-    }
-)
-
-
-@pytest.mark.parametrize(
-    ("sql", "expected"),
-    [
-        ("docket = 'detained'", [True, False, False, False]),
-        ("docket <> 'detained'", [False, True, False, True]),
-        ("flag", [True, False, False, True]),
-        ("NOT flag", [False, True, False, False]),
-        ("docket IN ('detained', 'other')", [True, False, False, False]),
-        ("docket NOT IN ('detained')", [False, True, False, True]),
-        ("n > 2", [False, True, False, True]),
-        ("n >= 1 AND n <= 3", [True, False, False, True]),
-        ("n BETWEEN 2 AND 5", [False, True, False, True]),
-        ("flag AND n > 2", [False, False, False, True]),
-        ("flag OR docket = 'non_detained'", [True, True, False, True]),
-        ("NOT (flag OR n = 5)", [False, False, False, False]),
-        ("docket IS NULL", [False, False, True, False]),
-        ("n IS NOT NULL", [True, True, False, True]),
-        ("docket LIKE 'non%'", [False, True, False, True]),
-        ("country = 'O''Land'", [False, True, False, False]),
-        ("lower(country) = 'oz'", [False, False, True, False]),
-        ("TRUE", [True, True, True, True]),
-    ],
-)
-def test_condition_matches_sql_semantics(sql: str, expected: list[bool]) -> None:
-    """SQL literals, IN, comparisons, AND/OR/NOT, IS NULL, LIKE work; null reads as no match."""
-    mask = compile_condition(sql, ATTRS.schema, "r")
-    assert ATTRS.with_columns(mask.alias("m"))["m"].to_list() == expected
-
-
-def test_condition_accepts_a_plain_mapping_schema() -> None:
-    """The schema may be a dict of column name to dtype."""
-    mask = compile_condition("flag", {"flag": pl.Boolean()}, "r")
-    assert pl.DataFrame({"flag": [True, None]}).select(mask).to_series().to_list() == [True, False]
-
-
-def test_unknown_column_names_rule_and_column() -> None:
-    """A condition on a column the cases lack is a ConfigError naming the rule and the column."""
-    with pytest.raises(ConfigError) as err:
-        compile_condition("dockett = 'detained'", ATTRS.schema, "detained docket")
-    assert "detained docket" in err.value.message
-    assert "'dockett'" in err.value.message
-    assert "docket" in err.value.message  # the columns that do exist are listed
-
-
-def test_double_quoted_text_gets_a_hint() -> None:
-    """A double-quoted value (an identifier in SQL) is reported with a single-quote hint."""
-    with pytest.raises(ConfigError, match="single quotes"):
-        compile_condition('docket = "detained"', ATTRS.schema, "r")
-
-
-@pytest.mark.parametrize(
-    "sql", ["docket =", "n > 1 AND", "docket = 'a'; DROP TABLE x", "", "SELECT 1"]
-)
-def test_syntax_error_is_config_error(sql: str) -> None:
-    """A condition that is not valid SQL is a ConfigError naming the rule."""
-    with pytest.raises(ConfigError, match="rule 'broken'"):
-        compile_condition(sql, ATTRS.schema, "broken")
-
-
-@pytest.mark.parametrize("sql", ["n", "docket", "n + 1", "'yes'", "country || docket"])
-def test_non_boolean_condition_is_config_error(sql: str) -> None:
-    """A condition giving numbers or text instead of yes/no is a ConfigError."""
-    with pytest.raises(ConfigError, match="yes/no"):
-        compile_condition(sql, ATTRS.schema, "r")
-
-
-@pytest.mark.parametrize("sql", ["docket > 5", "n LIKE 'a%'", "flag AND n"])
-def test_type_mismatch_is_config_error(sql: str) -> None:
-    """Comparing a column with a value of the wrong type is a ConfigError naming the types."""
-    with pytest.raises(ConfigError, match="cannot be evaluated"):
-        compile_condition(sql, ATTRS.schema, "r")
-
-
-@pytest.mark.parametrize("sql", ["sum(n) > 1", "first(flag)"])
-def test_aggregate_condition_is_config_error(sql: str) -> None:
-    """A condition that aggregates over all cases instead of deciding per case is rejected."""
-    with pytest.raises(ConfigError, match="per case"):
-        compile_condition(sql, ATTRS.schema, "r")
 
 
 # --------------------------------------------------------------------------------------------
@@ -354,32 +260,33 @@ def test_rule_errors_name_the_config_location() -> None:
     )
     with pytest.raises(ConfigError) as err:
         estimate_effort(make_cases(1, ok=[True]), config)
-    assert err.value.message.startswith("test.toml [[effort.adjust]] #2: rule 'bad one'")
-    assert "'nope'" in err.value.message
+    assert err.value.message.startswith(
+        "test.toml: effort.adjust #2 'bad one' (when 'nope'): unknown column 'nope'"
+    )
+    assert "[" not in err.value.message
 
 
 def test_failure_on_data_names_the_rule() -> None:
-    """A condition that fails only on actual values (a bad CAST) is a ConfigError naming it."""
+    """A condition that fails only on actual values (a bad CAST) is a ConfigError naming it,
+    without quoting the case's value."""
     config = make_config(base=[BaseRule("CAST(code AS INT) > 3", 1.0, "numeric code")])
-    with pytest.raises(ConfigError, match="numeric code"):
-        estimate_effort(make_cases(1, code=["abc"]), config)
+    with pytest.raises(ConfigError, match="numeric code") as err:
+        estimate_effort(make_cases(1, code=["secret-abc"]), config)
+    assert "TRY_CAST" in err.value.message
+    assert "secret-abc" not in err.value.message
+
+
+def test_try_cast_reads_bad_values_as_null() -> None:
+    """TRY_CAST turns a value that does not convert into null, which does not match."""
+    config = make_config(base=[BaseRule("TRY_CAST(code AS INT) > 3", 1.0, "numeric code")])
+    out = estimate_effort(make_cases(3, code=["abc", "7", "2"]), config)
+    assert out["effort_source"].to_list() == ["default", "rule", "default"]
 
 
 def test_duplicate_rule_names_are_rejected() -> None:
     """Two rules of one kind with the same name would make the audit ambiguous."""
-    config = make_config(
-        adjust=[AdjustRule("a", "same", add=1.0), AdjustRule("b", "same", add=2.0)]
-    )
     with pytest.raises(ConfigError, match="both named 'same'"):
-        estimate_effort(make_cases(1, a=[True], b=[True]), config)
-
-
-def test_lazy_and_eager_agree() -> None:
-    """estimate_effort_lazy collects to the same frame as estimate_effort."""
-    cases = make_cases(3, ns=[True, False, None])
-    config = one_of_each_config()
-    lazy = estimate_effort_lazy(cases.lazy(), config).collect()
-    assert lazy.equals(estimate_effort(cases, config))
+        make_config(adjust=[AdjustRule("a", "same", add=1.0), AdjustRule("b", "same", add=2.0)])
 
 
 def mixed_skill_cases() -> pl.DataFrame:
@@ -406,18 +313,26 @@ def mixed_skill_config() -> Config:
     )
 
 
-def test_lazy_and_eager_agree_with_own_skills_and_explicit_hours() -> None:
-    """The eager path, which treats cases with skills of their own apart, matches the lazy one."""
+def test_cases_with_skills_of_their_own_and_explicit_hours() -> None:
+    """Cases with skills of their own (treated apart for speed) get the union, sorted, unique."""
     cases, config = mixed_skill_cases(), mixed_skill_config()
-    lazy = estimate_effort_lazy(cases.lazy(), config).collect()
-    assert lazy.equals(estimate_effort(cases, config))
-    assert lazy["required_skills"].to_list() == [
+    out = estimate_effort(cases, config)
+    assert out["required_skills"].to_list() == [
         ["a", "national_security", "z"],
         ["gps"],
         ["gps"],
         ["gps", "national_security"],
         ["b"],
         ["gps", "national_security"],
+    ]
+    assert out["effort_hours"].to_list() == [4.0, 3.0, 1.0, 4.0, 0.0, 4.5]
+    assert out["effort_source"].to_list() == [
+        "rule",
+        "explicit",
+        "default",
+        "rule",
+        "explicit",
+        "rule",
     ]
 
 
@@ -566,79 +481,6 @@ def test_default_model_weighs_cases_as_calibrated() -> None:
 # property: the vectorized model equals a row-by-row reference
 # --------------------------------------------------------------------------------------------
 
-Truth = bool | None
-Row = dict[str, Any]
-
-
-def sql_and(p: Truth, q: Truth) -> Truth:
-    if p is False or q is False:
-        return False
-    return None if p is None or q is None else True
-
-
-def sql_or(p: Truth, q: Truth) -> Truth:
-    if p is True or q is True:
-        return True
-    return None if p is None or q is None else False
-
-
-def sql_not(p: Truth) -> Truth:
-    return None if p is None else not p
-
-
-CONDITIONS: list[tuple[str, Callable[[Row], Truth]]] = [
-    ("a = 'x'", lambda r: None if r["a"] is None else r["a"] == "x"),
-    ("a IN ('x', 'z')", lambda r: None if r["a"] is None else r["a"] in ("x", "z")),
-    ("a LIKE 'y%'", lambda r: None if r["a"] is None else r["a"].startswith("y")),
-    ("a IS NULL", lambda r: r["a"] is None),
-    ("b", lambda r: r["b"]),
-    ("NOT b", lambda r: sql_not(r["b"])),
-    ("n > 2", lambda r: None if r["n"] is None else r["n"] > 2),
-    ("b AND n >= 1", lambda r: sql_and(r["b"], None if r["n"] is None else r["n"] >= 1)),
-    ("b OR a = 'y'", lambda r: sql_or(r["b"], None if r["a"] is None else r["a"] == "y")),
-    ("TRUE", lambda r: True),
-]
-
-
-def reference_effort(
-    rows: list[Row], config: Config, conditions: dict[str, Callable[[Row], Truth]]
-) -> list[Row]:
-    """The effort model written plainly, one row at a time: the oracle for the property test."""
-    out = []
-    for row in rows:
-
-        def holds(sql: str, row: Row = row) -> bool:
-            return conditions[sql](row) is True
-
-        skills = set(row["required_skills"] or [])
-        skills |= {rule.require for rule in config.skills if holds(rule.when)}
-        if row["effort_hours"] is not None:
-            result = {
-                "effort_hours": row["effort_hours"],
-                "effort_source": "explicit",
-                "effort_base": None,
-                "effort_base_hours": row["effort_hours"],
-                "effort_adjustments": [],
-            }
-        else:
-            base = next((rule for rule in config.effort.base if holds(rule.when)), None)
-            hours = config.effort.default_hours if base is None else base.hours
-            result = {
-                "effort_source": "default" if base is None else "rule",
-                "effort_base": None if base is None else base.name,
-                "effort_base_hours": hours,
-                "effort_adjustments": [],
-            }
-            for rule in config.effort.adjust:
-                if holds(rule.when):
-                    hours = max(0.0, hours * rule.multiply + rule.add)
-                    result["effort_adjustments"].append(rule.name)
-            result["effort_hours"] = hours
-        result["required_skills"] = sorted(skills)
-        out.append(result)
-    return out
-
-
 condition_index = st.integers(min_value=0, max_value=len(CONDITIONS) - 1)
 hours_value = st.sampled_from([0.0, 0.25, 0.5, 1.0, 1.5, 6.0])
 
@@ -706,3 +548,102 @@ def test_estimate_effort_matches_reference(rows: list[Row], config: Config) -> N
     assert math.isclose(
         summary["hours"].sum(), out["effort_hours"].sum(), rel_tol=1e-9, abs_tol=1e-9
     )
+
+
+# --------------------------------------------------------------------------------------------
+# the built-in model on case files without its attribute columns
+# --------------------------------------------------------------------------------------------
+
+
+def test_builtin_model_skips_rules_on_absent_columns_with_one_warning() -> None:
+    """With only a docket column, the built-in docket rules apply, the rest are skipped, and one
+    warning names the skipped rules and the missing columns."""
+    cases = make_cases(3, docket=["detained", "non_detained", None])
+    issues = IssueLog()
+    out = estimate_effort(cases, default_config(), issues=issues, cases_file="cases.csv")
+    assert out["effort_hours"].to_list() == [1.0, 0.5, 0.5]
+    assert out["effort_base"].to_list() == ["detained docket", "non-detained", None]
+    assert len(issues.problems) == 1
+    warning = issues.problems[0]
+    assert (warning.severity, warning.code, warning.file) == (
+        "warning",
+        SKIPPED_RULES_CODE,
+        "cases.csv",
+    )
+    assert warning.message.startswith("11 built-in model rules do not apply")
+    for column in ("final_order", "criminal_conviction", "monitoring", "national_security_flag"):
+        assert column in warning.message
+    assert "'final order'" in warning.message
+    assert "'detained docket'" not in warning.message
+    assert "[" not in warning.message
+
+
+def test_builtin_model_needs_no_rule_for_explicit_hours() -> None:
+    """Cases that all carry effort_hours need no effort rule: only the skipped skill rules,
+    which apply to every case, are reported."""
+    cases = pl.DataFrame({"case_id": ["A", "B"], "office": ["x", "x"], "effort_hours": [2.0, 0.0]})
+    issues = IssueLog()
+    out = estimate_effort(cases, default_config(), issues=issues)
+    assert out["effort_hours"].to_list() == [2.0, 0.0]
+    assert out["required_skills"].to_list() == [[], []]
+    (warning,) = issues.problems
+    assert warning.message.startswith("2 built-in model rules do not apply")
+    assert "effort.base" not in warning.message
+    assert "skills 'national security flag', 'GPS monitoring'" in warning.message
+
+
+def test_builtin_model_on_its_own_columns_warns_nothing() -> None:
+    """A case file with every attribute the built-in model reads gets no warning."""
+    issues = IssueLog()
+    estimate_effort(make_cases(6, **DEFAULT_MODEL_COLUMNS), default_config(), issues=issues)
+    assert issues.problems == []
+
+
+def test_skipped_rules_warning_goes_to_the_log_without_an_issue_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Without an issue log the warning is logged, so that no caller loses it."""
+    with caplog.at_level("WARNING", logger="assigncli.effort"):
+        estimate_effort(make_cases(1, docket=["detained"]), default_config())
+    assert sum("built-in model rules do not apply" in r.message for r in caplog.records) == 1
+
+
+def test_builtin_model_skips_rules_on_columns_of_another_type() -> None:
+    """A built-in rule reading a column of another type (yes/no written as text, a numeric
+    docket) does not apply either; the one warning says what is wrong with each."""
+    cases = make_cases(2, docket=[1, 2], final_order=["yes", "no"])
+    issues = IssueLog()
+    out = estimate_effort(cases, default_config(), issues=issues)
+    assert out["effort_source"].to_list() == ["default", "default"]
+    (warning,) = issues.problems
+    assert "the case file has no columns criminal_conviction" not in warning.message
+    assert (
+        "effort.base 'final order': must be a yes/no condition, but it gives 'final_order' "
+        "(text, String)" in warning.message
+    )
+    assert "effort.base 'detained docket': '=' cannot compare 'docket'" in warning.message
+
+
+def test_own_config_stays_strict_on_column_types() -> None:
+    """In a user's config, a condition that does not fit the column's type is a ConfigError."""
+    config = make_config(base=[BaseRule("final_order", 1.0, "final")])
+    with pytest.raises(ConfigError, match="must be a yes/no condition"):
+        estimate_effort(make_cases(1, final_order=["yes"]), config)
+
+
+def test_audit_and_summary_work_with_skipped_builtin_rules() -> None:
+    """The audit and the rule summary run on the same partial case file; skipped rules count 0."""
+    config = default_config()
+    out = estimate_effort(make_cases(2, docket=["detained", "non_detained"]), config)
+    summary = effort_rule_summary(out, config)
+    assert summary.filter(pl.col("rule") == "final order")["cases"].to_list() == [0]
+    assert effort_audit(out, config).height == 2
+
+
+def test_own_config_stays_strict_on_absent_columns() -> None:
+    """A user's config naming a column the cases lack is a ConfigError naming the rule."""
+    config = make_config(base=[BaseRule("dockett = 'detained'", 1.0, "detained")])
+    with pytest.raises(ConfigError) as err:
+        estimate_effort(make_cases(1, docket=["detained"]), config)
+    assert err.value.message.startswith("test.toml: effort.base #1 'detained'")
+    assert "unknown column 'dockett'" in err.value.message

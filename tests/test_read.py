@@ -194,3 +194,22 @@ def test_read_errors_are_input_errors(tmp_path: Path) -> None:
         read_table(path, "roster")
     (problem,) = caught.value.problems
     assert (problem.code, problem.file, problem.severity) == ("unreadable", str(path), "error")
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 64])
+def test_first_invalid_utf8_byte_is_found_across_read_chunks(
+    tmp_path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Line and offset of a Latin-1 byte are exact whatever the read size; a multi-byte UTF-8
+    character split between two reads is not mistaken for an error."""
+    import assigncli.read as read_module
+
+    monkeypatch.setattr(read_module, "_CHUNK_BYTES", chunk)
+    path = tmp_path / "cases.csv"
+    path.write_bytes("case_id,office\nC1,Zürich\nC2,Genève\n".encode() + b"C3,K\xf6ln\n")
+    with pytest.raises(InputError) as caught:
+        read_table(path, "cases")
+    [problem] = caught.value.problems
+    offset = len("case_id,office\nC1,Zürich\nC2,Genève\nC3,K".encode())
+    assert f"at line 4 (byte offset {offset})" in problem.message
+    assert problem.rows == (3,)

@@ -442,17 +442,21 @@ def test_load_cases_alone(tmp_path: Path) -> None:
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.floats(), min_size=1, max_size=5))
-def test_capacity_numbers_are_accepted_exactly_when_finite_and_positive(
+def test_capacity_numbers_are_accepted_exactly_inside_the_contract_range(
     values: list[float],
 ) -> None:
-    """A capacity written as any float is rejected exactly on the rows where it is not > 0."""
+    """A capacity written as any float is rejected exactly on the rows outside [0.01, 10,000]."""
     log = IssueLog()
     n = len(values)
     ids = [f"O{i}" for i in range(n)]
     roster = roster_of(
         log, officer_id=ids, office=["A"] * n, capacity_hours=[str(v) for v in values]
     )
-    expected = {i + 1 for i, v in enumerate(values) if not (math.isfinite(v) and v > 0)}
+    expected = {
+        i + 1
+        for i, v in enumerate(values)
+        if not (math.isfinite(v) and contract.MIN_CAPACITY_HOURS <= v <= contract.MAX_HOURS)
+    }
     assert {r for p in log.errors for r in p.rows} == expected
     assert (roster is None) == bool(expected)
 
@@ -470,7 +474,7 @@ def test_any_capacity_text_is_accepted_or_reported(values: list[str | None]) -> 
     assert reported <= n
     if roster is not None:
         assert roster.schema == pl.Schema(ROSTER_SCHEMA)
-        assert all(0 < h < math.inf for h in roster["capacity_hours"])
+        assert all(0 < h <= contract.MAX_HOURS for h in roster["capacity_hours"])
 
 
 def test_blank_office_cell_is_one_problem_not_two() -> None:
@@ -481,3 +485,19 @@ def test_blank_office_cell_is_one_problem_not_two() -> None:
         ("missing_value", (1,)),
         ("empty_list", (2,)),
     ]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_ids_are_stripped_the_same_way_in_every_format(tmp_path: Path, suffix: str) -> None:
+    """Surrounding spaces are not part of an id: ' C1' and 'C1 ' are one id twice (an error,
+    never a silent merge), and a lone padded id comes out stripped."""
+    frame = pl.DataFrame({"case_id": [" C1", "C1 ", " C2 "], "office": ["N", "N", " N"]})
+    path = tmp_path / f"cases{suffix}"
+    frame.write_csv(path) if suffix == ".csv" else frame.write_parquet(path)
+    with pytest.raises(InputError) as caught:
+        load_cases(path)
+    [problem] = caught.value.problems
+    assert (problem.code, problem.rows) == ("duplicate_id", (1, 2))
+    assert "surrounding spaces are ignored" in problem.message
+    cases, _ = load_cases(_write(tmp_path, "one.csv", "case_id,office\n C2 , N\n"))
+    assert cases.select("case_id", "office").row(0) == ("C2", "N")

@@ -23,10 +23,10 @@ import polars as pl
 
 from assigncli.config import Config
 from assigncli.contract import (
-    LIST_SEPARATOR,
     OFFICER_SUMMARY_COLUMNS,
     PLAN_COLUMNS,
     available_hours_expr,
+    with_defaults,
 )
 from assigncli.read import chunked_like
 
@@ -69,21 +69,12 @@ def _officers(roster: pl.DataFrame, config: Config) -> pl.DataFrame:
     An officer's row number in this frame is its *position*: the integer key used instead of
     officer_id strings on the per-case side, which is several times faster at national scale.
     """
-    defaults: dict[str, pl.Expr] = {
-        "skills": _EMPTY_LIST,
-        "unavailable_days": pl.lit(0.0),
-        "max_cases": pl.lit(None, dtype=pl.Int64()),
-        "active": pl.lit(True),
-    }
     columns = [
         pl.col("officer_id"),
         pl.col("office").fill_null(_EMPTY_LIST),
         pl.col("capacity_hours"),
+        *with_defaults(roster, "roster", ("skills", "unavailable_days", "max_cases", "active")),
     ]
-    for name, default in defaults.items():
-        columns.append(
-            pl.col(name).fill_null(default) if name in roster.columns else default.alias(name)
-        )
     return roster.select(columns).with_columns(available_hours_expr(config.cycle_days))
 
 
@@ -92,20 +83,13 @@ def _cases(cases: pl.DataFrame) -> pl.DataFrame:
     missing = {"case_id", "office", "effort_hours"} - set(cases.columns)
     if missing:
         raise ValueError(f"cases lack column(s) {sorted(missing)}; estimate effort before checking")
-    optional: dict[str, pl.Expr] = {
-        "current_officer_id": pl.lit(None, dtype=pl.String()),
-        "locked": pl.lit(False),
-        "required_skills": _EMPTY_LIST,
-    }
-    columns = [pl.col("case_id"), pl.col("office"), pl.col("effort_hours")]
-    for name, default in optional.items():
-        if name not in cases.columns:
-            columns.append(default.alias(name))
-        elif cases[name].null_count() and name != "current_officer_id":
-            columns.append(pl.col(name).fill_null(default))
-        else:
-            # Nothing to fill: the column is shared, not copied (millions of cases).
-            columns.append(pl.col(name))
+    columns = [
+        pl.col("case_id"),
+        pl.col("office"),
+        pl.col("effort_hours"),
+        # Shared, not copied, when there is nothing to fill (millions of cases).
+        *with_defaults(cases, "cases", ("current_officer_id", "locked", "required_skills")),
+    ]
     return cases.select(columns)
 
 
@@ -270,7 +254,7 @@ def officer_summary(
         )
     columns = [
         officers["officer_id"],
-        officers["office"].list.join(LIST_SEPARATOR),
+        officers["office"],
         officers["capacity_hours"],
         officers["available_hours"],
     ]

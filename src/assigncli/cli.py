@@ -64,6 +64,10 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (solver and ge
 TimeLimitOpt = Annotated[
     float, typer.Option("--time-limit", min=0.1, help="Hard limit on solving time, in seconds.")
 ]
+SheetOpt = Annotated[
+    str | None,
+    typer.Option("--sheet", help="Worksheet to read from Excel inputs (default: the first)."),
+]
 ReportOpt = Annotated[
     Path | None,
     typer.Option("--report", help="Also write a self-contained HTML report (.html) here."),
@@ -179,6 +183,7 @@ def plan(
         ),
     ] = None,
     report: ReportOpt = None,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -187,7 +192,12 @@ def plan(
     from assigncli.pipeline import PhaseClock, manifest, run_plan
     from assigncli.render.terminal import render, summary_dict
     from assigncli.solvers.solve import SolveOptions
-    from assigncli.write import file_sha256, output_paths, write_all, write_json, write_table
+    from assigncli.write import (
+        file_sha256,
+        output_paths,
+        refuse_overwriting_inputs,
+        write_plan_set,
+    )
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
@@ -195,6 +205,7 @@ def plan(
             raise UsageError(f"--solver must be auto, exact or scale, not {solver!r}")
         paths = output_paths(out)  # rejects unknown extensions before any work
         _check_report_path(report, [paths.plan, paths.officers, paths.manifest])
+        refuse_overwriting_inputs([*paths.all(), report], _inputs(roster, cases, config))
         cfg = load_config(config)
         options = SolveOptions(
             solver=_solver(solver),
@@ -212,6 +223,7 @@ def plan(
                 options,
                 clock=clock,
                 progress=lambda msg: status.update(f"solve: {msg}"),
+                sheet=sheet,
             )
             status.update("[bold]write[/bold]")
             with clock.phase("write"):
@@ -225,19 +237,13 @@ def plan(
                 hashes = {"roster": file_sha256(roster), "cases": file_sha256(cases)}
                 run = replace(run, phases=tuple(clock.phases))
                 info = manifest(run, hashes, files)
-                writers = [
-                    (paths.plan, lambda p: write_table(run.plan, p)),
-                    (paths.officers, lambda p: write_table(run.officers, p)),
-                    (paths.manifest, lambda p: write_json(info, p)),
-                ]
+                report_file = None
                 if report is not None:
                     from assigncli.render.report import html_writer, plan_report_html
 
                     status.update("[bold]report[/bold]")
-                    writers.append((report, html_writer(plan_report_html(run))))
-                    report.parent.mkdir(parents=True, exist_ok=True)
-                paths.plan.parent.mkdir(parents=True, exist_ok=True)
-                write_all(writers)
+                    report_file = (report, html_writer(plan_report_html(run)))
+                write_plan_set(paths, run.plan, run.officers, info, report=report_file)
         run = replace(run, phases=tuple(clock.phases))
         ui.problems(run.warnings)
         if verbose:
@@ -246,6 +252,10 @@ def plan(
             ui.emit_json(summary_dict(run, files))
         elif not quiet:
             render(run, files, Console())
+
+
+def _inputs(*paths: Path | None) -> list[Path]:
+    return [path for path in paths if path is not None]
 
 
 def _solver(name: str) -> Literal["auto", "exact", "scale"]:
@@ -278,6 +288,7 @@ def validate(
     roster: Annotated[Path, typer.Argument(help="Officer roster (.parquet, .csv, .xlsx).")],
     cases: Annotated[Path, typer.Argument(help="Case list (.parquet, .csv, .xlsx).")],
     config: ConfigOpt = None,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -289,7 +300,7 @@ def validate(
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
         cfg = load_config(config)
-        result = check_inputs(roster, cases, cfg)
+        result = check_inputs(roster, cases, cfg, sheet=sheet)
         if result.ok and result.cases is not None:
             # Effort rules are part of the contract too: a rule naming a missing column is an error.
             estimate_effort(result.cases, cfg)
@@ -329,6 +340,7 @@ def effort(
         Path | None, typer.Option("--out", "-o", help="Write the per-case audit table here.")
     ] = None,
     config: ConfigOpt = None,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -336,12 +348,13 @@ def effort(
     """Per-case effort with the rules that produced it, and how much each rule contributed."""
     from assigncli.effort import effort_audit, effort_rule_summary, estimate_effort
     from assigncli.validate import load_cases
-    from assigncli.write import write_table
+    from assigncli.write import refuse_overwriting_inputs, write_table
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
+        refuse_overwriting_inputs([out], _inputs(cases, config))
         cfg = load_config(config)
-        valid, warnings = load_cases(cases)
+        valid, warnings = load_cases(cases, sheet=sheet)
         ui.problems(warnings)
         with_effort = estimate_effort(valid, cfg)
         audit = effort_audit(with_effort, cfg)
@@ -443,6 +456,7 @@ def compare(
     config: ConfigOpt = None,
     time_limit: TimeLimitOpt = 30.0,
     seed: SeedOpt = 0,
+    sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -452,11 +466,12 @@ def compare(
     from assigncli.analysis.compare import compare_files
     from assigncli.pipeline import PhaseClock
     from assigncli.solvers.solve import SolveOptions
-    from assigncli.write import write_all
+    from assigncli.write import refuse_overwriting_inputs, write_all
 
     ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
     with failures(ui):
         _check_report_path(report, [])
+        refuse_overwriting_inputs([report], _inputs(roster, cases, config))
         cfg = load_config(config)
         options = SolveOptions(time_limit=time_limit, seed=seed)
         with ui.err.status("starting", spinner="dots") as status:
@@ -468,6 +483,7 @@ def compare(
                 options,
                 clock=clock,
                 progress=lambda msg: status.update(f"solve: {msg}"),
+                sheet=sheet,
             )
             files: dict[str, str] = {}
             if report is not None:
@@ -475,8 +491,7 @@ def compare(
 
                 with clock.phase("report"):
                     text = compare_report_html(comparison)
-                    report.parent.mkdir(parents=True, exist_ok=True)
-                    write_all([(report, html_writer(text))])
+                    write_all([(report, html_writer(text))], make_dirs=True)
                 files["report"] = str(report)
         ui.problems(comparison.run.warnings)
         if verbose:

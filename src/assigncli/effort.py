@@ -12,32 +12,37 @@ Rule and default hours then go through every adjust rule whose condition holds, 
 ``hours = max(0, hours * multiply + add)``. Skill rules add their ``require`` to the case's
 ``required_skills`` whatever the effort source.
 
-Conditions are SQL boolean expressions over case columns, compiled by polars' SQL front end
-(never evaluated as Python). A condition that is null for a row (a missing attribute) does not
-match, as in a SQL ``WHERE``.
+Conditions are compiled by condition.py into polars expressions (never evaluated as Python, never
+handed to a SQL engine). A condition that is null for a row (a missing attribute) does not match,
+as in a SQL ``WHERE``. A rule of the built-in model that reads a column the case file lacks does
+not apply, and one warning names those rules; a user's own config must fit the case file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import polars as pl
 
-from assigncli.config import AdjustRule, Config
-from assigncli.errors import ConfigError
+from assigncli.condition import ConditionError, UnknownColumnsError, compile_condition
+from assigncli.config import AdjustRule, Config, quoted, rule_location
+from assigncli.errors import ConfigError, InputIssue, IssueLog
 from assigncli.read import chunked_like, row_positions
 
 __all__ = [
     "EFFORT_AUDIT_COLUMNS",
     "RULE_SUMMARY_COLUMNS",
-    "compile_condition",
+    "SKIPPED_RULES_CODE",
     "effort_audit",
     "effort_rule_summary",
     "estimate_effort",
-    "estimate_effort_lazy",
 ]
+
+log = logging.getLogger(__name__)
 
 # Columns of the table `assign effort` writes, in order.
 EFFORT_AUDIT_COLUMNS: dict[str, pl.DataType] = {
@@ -61,8 +66,10 @@ RULE_SUMMARY_COLUMNS: dict[str, pl.DataType] = {
     "hours": pl.Float64(),
 }
 
+# InputIssue code of the warning that built-in rules were skipped for missing columns.
+SKIPPED_RULES_CODE = "builtin_rules_skipped"
+
 _EMPTY_LIST = pl.lit([], dtype=pl.List(pl.String()))
-_MAX_LISTED_COLUMNS = 30
 _BITS_PER_KEY = 63
 _LOOKUP_LIMIT = 1 << 22  # largest bit key looked up in a table rather than by hash
 # Measured on 1M and 7.5M synthetic cases (polars 2.1): the in-memory engine runs this plan of
@@ -74,139 +81,95 @@ RuleKind = Literal["effort.base", "effort.adjust", "skills"]
 
 
 # --------------------------------------------------------------------------------------------
-# Conditions
-# --------------------------------------------------------------------------------------------
-
-
-def compile_condition(
-    sql: str, schema: pl.Schema | Mapping[str, pl.DataType], rule: str
-) -> pl.Expr:
-    """Compile the SQL boolean expression `sql` over case columns into a polars expression.
-
-    `schema` is the case table's schema; `rule` is the rule's label, used in error messages.
-    The result is a Boolean expression in which null (an attribute the case does not have)
-    reads as False. Raises ConfigError naming the rule when the condition does not parse, reads
-    a column the table lacks, cannot be evaluated on these column types, is not a yes/no value,
-    or aggregates over cases instead of deciding per case.
-    """
-    schema = pl.Schema(schema)
-    subject = f"rule '{rule}'" if rule.strip() == sql.strip() else f"rule '{rule}' ({sql!r})"
-
-    try:
-        expr = pl.sql_expr(sql)
-    except pl.exceptions.PolarsError as exc:
-        raise ConfigError(f"{subject}: not a valid SQL condition: {_first_line(exc)}") from None
-
-    # The SQL front end reads every identifier as a column, so a typo or a double-quoted
-    # string shows up here rather than as a polars error deep inside a query plan.
-    try:
-        roots = list(dict.fromkeys(expr.meta.root_names()))
-    except pl.exceptions.PolarsError as exc:
-        raise ConfigError(f"{subject}: not a valid SQL condition: {_first_line(exc)}") from None
-    unknown = [name for name in roots if name not in schema]
-    if unknown:
-        quoted = ", ".join(f"'{name}'" for name in unknown)
-        noun = "column" if len(unknown) == 1 else "columns"
-        hint = ""
-        if any(f'"{name}"' in sql for name in unknown):
-            hint = " (double quotes name a column; write text values in single quotes: 'text')"
-        raise ConfigError(
-            f"{subject}: unknown {noun} {quoted}{hint}; the case table has: {_list_columns(schema)}"
-        )
-
-    # Two all-null rows: enough to learn the result's dtype and whether it is per case, and
-    # cheap; null attributes are the one value every column can take.
-    probe = pl.DataFrame(schema=schema).clear(n=2)
-    try:
-        result = probe.select(expr.alias("condition"))
-    except pl.exceptions.PolarsError as exc:
-        raise ConfigError(
-            f"{subject}: cannot be evaluated on the case columns "
-            f"({_describe_columns(roots, schema)}): {_first_line(exc)}"
-        ) from None
-
-    dtype = result.schema["condition"]
-    # A Null result is SQL's unknown truth value (e.g. an all-null attribute column): it never
-    # matches, which is the same answer as a Boolean null.
-    if dtype not in (pl.Boolean(), pl.Null()):
-        hint = ""
-        if len(roots) == 1 and sql.strip() == roots[0]:
-            hint = f"; compare it with a value, e.g. {roots[0]} = 'value'"
-        raise ConfigError(
-            f"{subject}: must be a yes/no condition, but it gives {dtype} values "
-            f"({_describe_columns(roots, schema)}){hint}"
-        )
-    if roots and result.height != probe.height:
-        raise ConfigError(
-            f"{subject}: must be decided per case, but it aggregates over all cases "
-            "(aggregate functions such as count, sum, min, max or first are not allowed)"
-        )
-    return expr.cast(pl.Boolean()).fill_null(False)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def _list_columns(schema: pl.Schema) -> str:
-    names = list(schema.names())
-    shown = ", ".join(names[:_MAX_LISTED_COLUMNS])
-    if len(names) > _MAX_LISTED_COLUMNS:
-        shown += f" and {len(names) - _MAX_LISTED_COLUMNS} more"
-    return shown or "(no columns)"
-
-
-def _describe_columns(roots: Sequence[str], schema: pl.Schema) -> str:
-    if not roots:
-        return "it reads no column"
-    return ", ".join(f"{name} is {schema[name]}" for name in roots)
-
-
-# --------------------------------------------------------------------------------------------
 # Rules
 # --------------------------------------------------------------------------------------------
 
 
-def _check_distinct_names(config: Config) -> None:
-    """Labels identify rules in the audit and the summary, so they must be unambiguous."""
-    groups: list[tuple[RuleKind, list[str]]] = [
-        ("effort.base", [r.name for r in config.effort.base]),
-        ("effort.adjust", [r.name for r in config.effort.adjust]),
-        ("skills", [r.name for r in config.skills]),
-    ]
-    for kind, names in groups:
-        seen: dict[str, int] = {}
-        for i, name in enumerate(names, start=1):
-            if name in seen:
-                raise ConfigError(
-                    f"{config.source} [[{kind}]] #{seen[name]} and #{i} are both named "
-                    f"'{name}'; give each rule a distinct name so that the audit can tell "
-                    "them apart"
-                )
-            seen[name] = i
+@dataclass(frozen=True)
+class _Skipped:
+    """A built-in rule that does not apply: the case table lacks columns it reads (`missing`),
+    or a column it reads holds another type of value (`mismatch`, what is wrong)."""
+
+    kind: RuleKind
+    name: str
+    missing: tuple[str, ...] = ()
+    mismatch: str = ""
 
 
-def _compile_rules(
-    config: Config, schema: pl.Schema
-) -> tuple[list[pl.Expr], list[pl.Expr], list[pl.Expr]]:
+@dataclass(frozen=True)
+class _Masks:
+    """Every rule's condition as a Boolean expression, in config order (skipped: never true)."""
+
+    base: list[pl.Expr]
+    adjust: list[pl.Expr]
+    skills: list[pl.Expr]
+    skipped: list[_Skipped]
+
+
+def _compile_kind(
+    config: Config, schema: pl.Schema, kind: RuleKind, rules: Sequence[tuple[str, str]]
+) -> tuple[list[pl.Expr], list[_Skipped]]:
+    masks: list[pl.Expr] = []
+    skipped: list[_Skipped] = []
+    for i, (when, name) in enumerate(rules, start=1):
+        try:
+            masks.append(compile_condition(when, schema))
+        except ConditionError as exc:
+            if not config.builtin:
+                location = rule_location(config.source, kind, i, name, when)
+                raise ConfigError(f"{location}: {exc.message}") from None
+            # The built-in conditions are known to parse, so what fails here is the fit to this
+            # case table. Broadcast to the table's height even in a select of only literals.
+            masks.append(pl.repeat(False, pl.len(), dtype=pl.Boolean()))
+            if isinstance(exc, UnknownColumnsError):
+                skipped.append(_Skipped(kind, name, missing=exc.names))
+            else:
+                skipped.append(_Skipped(kind, name, mismatch=exc.message))
+    return masks, skipped
+
+
+def _compile_rules(config: Config, schema: pl.Schema) -> _Masks:
     """Conditions of the base, adjust and skill rules, with errors located in the config."""
-    _check_distinct_names(config)
-
-    def compile_all(kind: RuleKind, rules: Sequence[tuple[str, str]]) -> list[pl.Expr]:
-        compiled = []
-        for i, (when, name) in enumerate(rules, start=1):
-            try:
-                compiled.append(compile_condition(when, schema, name))
-            except ConfigError as exc:
-                raise ConfigError(f"{config.source} [[{kind}]] #{i}: {exc.message}") from None
-        return compiled
-
-    return (
-        compile_all("effort.base", [(r.when, r.name) for r in config.effort.base]),
-        compile_all("effort.adjust", [(r.when, r.name) for r in config.effort.adjust]),
-        compile_all("skills", [(r.when, r.name) for r in config.skills]),
+    base, skipped_base = _compile_kind(
+        config, schema, "effort.base", [(r.when, r.name) for r in config.effort.base]
     )
+    adjust, skipped_adjust = _compile_kind(
+        config, schema, "effort.adjust", [(r.when, r.name) for r in config.effort.adjust]
+    )
+    skills, skipped_skills = _compile_kind(
+        config, schema, "skills", [(r.when, r.name) for r in config.skills]
+    )
+    return _Masks(base, adjust, skills, [*skipped_base, *skipped_adjust, *skipped_skills])
+
+
+def _skipped_warning(
+    skipped: Sequence[_Skipped], cases_file: str, *, rules_decide: bool
+) -> InputIssue | None:
+    """One warning naming the skipped built-in rules and the columns they need.
+
+    Base and adjust rules only matter when some case has no explicit effort_hours
+    (`rules_decide`); skill rules apply to every case.
+    """
+    relevant = [s for s in skipped if rules_decide or s.kind == "skills"]
+    if not relevant:
+        return None
+    parts: list[str] = []
+    absent = [s for s in relevant if s.missing]
+    if absent:
+        missing = list(dict.fromkeys(name for s in absent for name in s.missing))
+        by_kind: dict[str, list[str]] = {}
+        for s in absent:
+            by_kind.setdefault(s.kind, []).append(quoted(s.name))
+        rules = "; ".join(f"{kind} {', '.join(names)}" for kind, names in by_kind.items())
+        columns = "column" if len(missing) == 1 else "columns"
+        parts.append(f"the case file has no {columns} {', '.join(missing)}: {rules}")
+    parts += [f"{s.kind} {quoted(s.name)}: {s.mismatch}" for s in relevant if s.mismatch]
+    noun = "rule does" if len(relevant) == 1 else "rules do"
+    message = (
+        f"{len(relevant)} built-in model {noun} not apply, because {'; and '.join(parts)}. "
+        "Add or fix the columns, give effort_hours, or use a config of your own (--config)"
+    )
+    return InputIssue(severity="warning", file=cases_file, message=message, code=SKIPPED_RULES_CODE)
 
 
 def _temp_prefix(schema: pl.Schema) -> str:
@@ -277,19 +240,18 @@ def _pattern_keys(
 
 
 def _rule_columns(
-    config: Config, schema: pl.Schema
+    masks: _Masks, schema: pl.Schema
 ) -> tuple[str, list[str], list[str], list[str], list[pl.Expr], pl.Expr]:
     """Temp-column prefix; names and expressions of every rule's condition (base, adjust,
     skill); and the explicit ``effort_hours`` as Float64 (null literal without the column)."""
-    base_masks, adjust_masks, skill_masks = _compile_rules(config, schema)
     tmp = _temp_prefix(schema)
-    base_cols = [f"{tmp}base_{i}" for i in range(len(base_masks))]
-    adjust_cols = [f"{tmp}adjust_{i}" for i in range(len(adjust_masks))]
-    skill_cols = [f"{tmp}skill_{i}" for i in range(len(skill_masks))]
-    masks = [
+    base_cols = [f"{tmp}base_{i}" for i in range(len(masks.base))]
+    adjust_cols = [f"{tmp}adjust_{i}" for i in range(len(masks.adjust))]
+    skill_cols = [f"{tmp}skill_{i}" for i in range(len(masks.skills))]
+    named = [
         mask.alias(name)
         for mask, name in zip(
-            [*base_masks, *adjust_masks, *skill_masks],
+            [*masks.base, *masks.adjust, *masks.skills],
             [*base_cols, *adjust_cols, *skill_cols],
             strict=True,
         )
@@ -298,148 +260,17 @@ def _rule_columns(
         explicit_hours = pl.col("effort_hours").cast(pl.Float64())
     else:
         explicit_hours = pl.lit(None, dtype=pl.Float64())
-    return tmp, base_cols, adjust_cols, skill_cols, masks, explicit_hours
+    return tmp, base_cols, adjust_cols, skill_cols, named, explicit_hours
 
 
-def estimate_effort_lazy(cases: pl.LazyFrame, config: Config) -> pl.LazyFrame:
-    """Lazy form of `estimate_effort`; rule conditions are checked against the schema now.
-
-    Failures that only data can reveal (a CAST of a bad value, say) surface when the result is
-    collected, as polars errors; `estimate_effort` turns those into ConfigErrors. Collect with
-    ``engine="in-memory"``: on this plan it measured about twice as fast as streaming.
-    """
-    schema = cases.collect_schema()
-    rules = config.effort
-    # Materialize each condition once; every output column below reads these.
-    tmp, base_cols, adjust_cols, skill_cols, masks, explicit_hours = _rule_columns(config, schema)
-    explicit_col = f"{tmp}explicit"
-    explicit = pl.col(explicit_col)
-
-    base_label = _first_match(
-        [(pl.col(c), pl.lit(r.name)) for c, r in zip(base_cols, rules.base, strict=True)],
-        pl.lit(None, dtype=pl.String()),
-    )
-    rule_hours = _first_match(
-        [(pl.col(c), pl.lit(float(r.hours))) for c, r in zip(base_cols, rules.base, strict=True)],
-        pl.lit(float(rules.default_hours)),
-    )
-    rule_hours_col = f"{tmp}rule_hours"
-    label_col = f"{tmp}label"
-
-    adjusted = pl.col(rule_hours_col)
-    for c, r in zip(adjust_cols, rules.adjust, strict=True):
-        adjusted = _apply_adjustment(adjusted, pl.col(c), r)
-
-    # Building a list per row (concat_list, unique, sort) costs seconds per million rows, yet
-    # only a handful of distinct lists exist. So each row gets a key for its pattern of
-    # matches, the lists are built once per distinct pattern, and a join hands them out.
-    adjust_keys, adjust_key_cols, adjust_bits = _pattern_keys(
-        adjust_cols, f"{tmp}adjust_key_", explicit
-    )
-    skill_keys, skill_key_cols, skill_bits = _pattern_keys(skill_cols, f"{tmp}skill_key_")
-    input_skills_col = f"{tmp}input_skills"
-    if "required_skills" in schema:
-        input_skills = pl.col("required_skills").fill_null(_EMPTY_LIST)
-    else:
-        input_skills = _EMPTY_LIST
-
-    keyed = (
-        cases.with_columns(*masks)
-        .with_columns(
-            explicit_hours.is_not_null().alias(explicit_col),
-            base_label.alias(label_col),
-            rule_hours.alias(rule_hours_col),
-            input_skills.alias(input_skills_col),
-        )
-        .with_columns(*adjust_keys, *skill_keys)
-    )
-
-    applied_col = f"{tmp}applied"
-    required_col = f"{tmp}required"
-    joined = keyed
-    if adjust_key_cols:
-        applied_by_pattern = (
-            keyed.select(adjust_key_cols)
-            .unique()
-            .with_columns(
-                pl.concat_list(
-                    [
-                        pl.when(bit).then(pl.lit(r.name))
-                        for bit, r in zip(adjust_bits, rules.adjust, strict=True)
-                    ]
-                )
-                .list.drop_nulls()
-                .alias(applied_col)
-            )
-        )
-        joined = joined.join(
-            applied_by_pattern, on=adjust_key_cols, how="left", maintain_order="left"
-        )
-        applied = pl.col(applied_col)
-    else:
-        applied = _EMPTY_LIST
-
-    skill_pattern_cols = [input_skills_col, *skill_key_cols]
-    required_by_pattern = (
-        keyed.select(skill_pattern_cols)
-        .unique()
-        .with_columns(
-            pl.concat_list(
-                [
-                    pl.col(input_skills_col),
-                    *(
-                        pl.when(bit).then(pl.lit(r.require))
-                        for bit, r in zip(skill_bits, config.skills, strict=True)
-                    ),
-                ]
-            )
-            .list.drop_nulls()
-            .list.unique()
-            .list.sort()
-            .alias(required_col)
-        )
-    )
-    joined = joined.join(
-        required_by_pattern, on=skill_pattern_cols, how="left", maintain_order="left"
-    )
-
-    temporaries = [
-        *base_cols,
-        *adjust_cols,
-        *skill_cols,
-        explicit_col,
-        label_col,
-        rule_hours_col,
-        input_skills_col,
-        *adjust_key_cols,
-        *skill_key_cols,
-        required_col,
-    ]
-    if adjust_key_cols:
-        temporaries.append(applied_col)
-
-    return joined.with_columns(
-        pl.when(explicit).then(explicit_hours).otherwise(adjusted).alias("effort_hours"),
-        pl.when(explicit)
-        .then(pl.lit("explicit"))
-        .when(pl.col(label_col).is_not_null())
-        .then(pl.lit("rule"))
-        .otherwise(pl.lit("default"))
-        .alias("effort_source"),
-        pl.when(explicit)
-        .then(pl.lit(None, dtype=pl.String()))
-        .otherwise(pl.col(label_col))
-        .alias("effort_base"),
-        pl.when(explicit)
-        .then(explicit_hours)
-        .otherwise(pl.col(rule_hours_col))
-        .alias("effort_base_hours"),
-        applied.alias("effort_adjustments"),
-        pl.col(required_col).alias("required_skills"),
-    ).drop(temporaries)
-
-
-def estimate_effort(cases: pl.DataFrame, config: Config, *, audit: bool = True) -> pl.DataFrame:
+def estimate_effort(
+    cases: pl.DataFrame,
+    config: Config,
+    *,
+    audit: bool = True,
+    issues: IssueLog | None = None,
+    cases_file: str = "cases",
+) -> pl.DataFrame:
     """The cases with effort columns set by the rules of `config`.
 
     Sets (or replaces) ``effort_hours`` (final hours per cycle), ``effort_source``
@@ -454,22 +285,36 @@ def estimate_effort(cases: pl.DataFrame, config: Config, *, audit: bool = True) 
     With ``audit=False`` only ``effort_hours`` and ``required_skills`` are set: what planning
     needs, without the audit columns' time and memory at national scale.
 
-    Same result as collecting `estimate_effort_lazy`, computed faster: the rules are evaluated
-    on a narrow frame of conditions, and the new columns are attached to the cases without
-    copying the columns they already have.
+    Rules of the built-in model on columns the cases lack do not apply; the one warning that
+    says so (code SKIPPED_RULES_CODE, naming `cases_file`) goes to `issues`, or to the log
+    without one.
+
+    The rules are evaluated on a narrow frame of conditions, and the new columns are attached
+    to the cases without copying the columns they already have.
     """
+    masks = _compile_rules(config, cases.schema)
+    if masks.skipped:
+        rules_decide = "effort_hours" not in cases.columns or cases["effort_hours"].null_count() > 0
+        warning = _skipped_warning(masks.skipped, cases_file, rules_decide=rules_decide)
+        if warning is not None:
+            if issues is None:
+                log.warning("%s", warning.render())
+            else:
+                issues.add(warning)
     try:
-        return _estimate_eager(cases, config, audit=audit)
+        return _estimate_eager(cases, config, masks, audit=audit)
     except pl.exceptions.PolarsError:
-        _blame_rule(cases, config)
+        _blame_rule(cases, config, masks)
         raise
 
 
-def _estimate_eager(cases: pl.DataFrame, config: Config, *, audit: bool) -> pl.DataFrame:
+def _estimate_eager(
+    cases: pl.DataFrame, config: Config, compiled: _Masks, *, audit: bool
+) -> pl.DataFrame:
     schema = cases.schema
     rules = config.effort
     n_base = len(rules.base)
-    tmp, base_cols, adjust_cols, skill_cols, masks, explicit_hours = _rule_columns(config, schema)
+    tmp, base_cols, adjust_cols, skill_cols, masks, explicit_hours = _rule_columns(compiled, schema)
     explicit_col = f"{tmp}explicit"
     explicit = pl.col(explicit_col)
     rule_hours_col = f"{tmp}rule_hours"
@@ -480,7 +325,6 @@ def _estimate_eager(cases: pl.DataFrame, config: Config, *, audit: bool) -> pl.D
     else:
         input_skills = _EMPTY_LIST
 
-    # The same expressions as estimate_effort_lazy, so that the hours are bit for bit the same.
     rule_hours = _first_match(
         [(pl.col(c), pl.lit(float(r.hours))) for c, r in zip(base_cols, rules.base, strict=True)],
         pl.lit(float(rules.default_hours)),
@@ -647,31 +491,38 @@ def _required_skills(
     return values.gather(index)
 
 
-def _blame_rule(cases: pl.DataFrame, config: Config) -> None:
-    """Raise a ConfigError naming the first rule whose condition fails on these rows, if any."""
-    base, adjust, skills = _compile_rules(config, cases.schema)
-    located: list[tuple[RuleKind, int, str, pl.Expr]] = [
+def _blame_rule(cases: pl.DataFrame, config: Config, masks: _Masks) -> None:
+    """Raise a ConfigError naming the first rule whose condition fails on these rows, if any.
+
+    The message does not quote the failing value: case attributes stay out of messages.
+    """
+    located: list[tuple[RuleKind, int, str, str, pl.Expr]] = [
         *(
-            ("effort.base", i, r.name, m)
-            for i, (r, m) in enumerate(zip(config.effort.base, base, strict=True), start=1)
+            ("effort.base", i, r.name, r.when, m)
+            for i, (r, m) in enumerate(zip(config.effort.base, masks.base, strict=True), start=1)
         ),
         *(
-            ("effort.adjust", i, r.name, m)
-            for i, (r, m) in enumerate(zip(config.effort.adjust, adjust, strict=True), start=1)
+            ("effort.adjust", i, r.name, r.when, m)
+            for i, (r, m) in enumerate(
+                zip(config.effort.adjust, masks.adjust, strict=True), start=1
+            )
         ),
         *(
-            ("skills", i, r.name, m)
-            for i, (r, m) in enumerate(zip(config.skills, skills, strict=True), start=1)
+            ("skills", i, r.name, r.when, m)
+            for i, (r, m) in enumerate(zip(config.skills, masks.skills, strict=True), start=1)
         ),
     ]
-    for kind, i, name, mask in located:
+    for kind, i, name, when, mask in located:
         try:
             cases.select(mask)
         except pl.exceptions.PolarsError as exc:
-            raise ConfigError(
-                f"{config.source} [[{kind}]] #{i}: rule '{name}' fails on the case data: "
-                f"{_first_line(exc)}"
-            ) from None
+            text = str(exc)
+            if "conversion" in text and "failed" in text:
+                reason = "a value cannot be converted by CAST (TRY_CAST reads such values as null)"
+            else:
+                reason = f"cannot be evaluated on the case data ({type(exc).__name__})"
+            location = rule_location(config.source, kind, i, name, when)
+            raise ConfigError(f"{location}: {reason}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -794,11 +645,13 @@ def effort_rule_summary(cases_with_effort: pl.DataFrame, config: Config) -> pl.D
         )
         previous = current
 
-    for i, skill_rule in enumerate(config.skills, start=1):
-        try:
-            matched = compile_condition(skill_rule.when, cases_with_effort.schema, skill_rule.name)
-        except ConfigError as exc:
-            raise ConfigError(f"{config.source} [[skills]] #{i}: {exc.message}") from None
+    skill_masks, _ = _compile_kind(
+        config,
+        cases_with_effort.schema,
+        "skills",
+        [(r.when, r.name) for r in config.skills],
+    )
+    for skill_rule, matched in zip(config.skills, skill_masks, strict=True):
         effect = f"requires {skill_rule.require}"
         rows.append(
             ("skill", skill_rule.name, skill_rule.when, effect, *count(matched, "effort_hours"))

@@ -1,6 +1,8 @@
 """One exception family for every failure a user can cause; the CLI maps it to exit codes.
 
-Exit codes are part of the interface (documented in README.md):
+Exit codes are part of the interface (documented in README.md). There is no "no plan" code: every
+solver path starts from a complete greedy plan, so a plan always exists; cases nobody can take are
+rows of the plan with their reason, and a run out of time returns the best plan found (exit 0).
 
 ====  ===========================================================
  0    success (warnings may have been printed)
@@ -8,8 +10,8 @@ Exit codes are part of the interface (documented in README.md):
  2    usage error: bad option or argument (Typer's own code)
  3    invalid input data: a roster or case file breaks the contract
  4    invalid configuration: the TOML model or a rule is wrong
- 5    output could not be written
- 6    no plan could be found (time limit hit before any solution)
+ 5    output could not be written (nothing was written)
+130   interrupted (Ctrl-C)
 ====  ===========================================================
 """
 
@@ -24,7 +26,6 @@ EXIT_USAGE = 2
 EXIT_INPUT = 3
 EXIT_CONFIG = 4
 EXIT_OUTPUT = 5
-EXIT_NO_PLAN = 6
 
 
 @dataclass(frozen=True)
@@ -38,9 +39,12 @@ class InputIssue:
     rows: tuple[int, ...] = ()  # 1-based data rows (header excluded), first few only
     row_count: int = 0  # how many rows in total have this problem
     code: str = ""  # stable machine-readable identifier, e.g. "duplicate_id"
+    sheet: str | None = None  # the worksheet read, for an Excel file
 
     def render(self) -> str:
         where = self.file
+        if self.sheet is not None:
+            where += f", sheet {self.sheet!r}"
         if self.column is not None:
             where += f", column '{self.column}'"
         if self.row_count:
@@ -59,6 +63,7 @@ class InputIssue:
             "severity": self.severity,
             "code": self.code,
             "file": self.file,
+            "sheet": self.sheet,
             "column": self.column,
             "rows": list(self.rows),
             "row_count": self.row_count,
@@ -96,10 +101,6 @@ class ConfigError(AssignError):
 
 class OutputError(AssignError):
     exit_code = EXIT_OUTPUT
-
-
-class NoPlanError(AssignError):
-    exit_code = EXIT_NO_PLAN
 
 
 @dataclass

@@ -17,8 +17,6 @@ depend on `chunk_size`, and any chunk can be regenerated alone.
 from __future__ import annotations
 
 import math
-import os
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
@@ -33,12 +31,10 @@ from assigncli.contract import (
     ROSTER_OPTIONAL,
     ROSTER_REQUIRED,
 )
-from assigncli.errors import OutputError, UsageError
+from assigncli.errors import UsageError
+from assigncli.write import EXCEL_MAX_ROWS, write_all
 
 Format = Literal["parquet", "csv", "xlsx"]
-
-# Excel's sheet limit is 1,048,576 rows, the header included.
-EXCEL_MAX_ROWS = 1_048_575
 
 # ICE ERO field offices. The order is an illustrative size rank (largest docket first), used only to
 # give offices unequal shares; it is not a sourced ranking.
@@ -668,13 +664,6 @@ def _write_roster(path: Path, fmt: Format, roster: pl.DataFrame) -> None:
         _flatten_lists(roster).write_excel(path, worksheet="roster")
 
 
-def _temp_beside(target: Path) -> Path:
-    # Same directory, so the final rename is atomic. Not mkstemp: its 0600 mode would survive the
-    # rename. The real suffix goes last because polars' Excel writer looks at it.
-    token = secrets.token_hex(4)
-    return target.with_name(f".{target.stem}.{os.getpid()}.{token}.tmp{target.suffix}")
-
-
 def write_dataset(
     out_dir: Path,
     *,
@@ -698,10 +687,10 @@ def write_dataset(
     if chunk_size < 1:
         raise UsageError(f"chunk_size must be >= 1, got {chunk_size}")
     _check_counts(n_cases=n_cases, n_officers=n_officers, n_offices=n_offices, seed=seed)
-    if fmt == "xlsx" and max(n_cases, n_officers) > EXCEL_MAX_ROWS:
+    if fmt == "xlsx" and max(n_cases, n_officers) + 1 > EXCEL_MAX_ROWS:
         raise UsageError(
-            f"Excel holds at most {EXCEL_MAX_ROWS:,} rows per sheet; {max(n_cases, n_officers):,} "
-            "requested: use parquet or csv"
+            f"Excel holds at most {EXCEL_MAX_ROWS - 1:,} data rows per sheet; "
+            f"{max(n_cases, n_officers):,} requested: use parquet or csv"
         )
     roster = generate_roster(
         n_officers,
@@ -713,23 +702,13 @@ def write_dataset(
     offices = _RosterIndex(roster, seed, cycle_days)
     width = max(7, len(str(n_cases)))
 
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{out_dir}: cannot create output directory: {exc}") from None
     targets = (out_dir / f"roster.{fmt}", out_dir / f"cases.{fmt}")
-    temps: list[Path] = []
-    try:
-        temps = [_temp_beside(t) for t in targets]
-        _write_roster(temps[0], fmt, roster)
-        _write_cases(
-            temps[1], fmt, _chunks(offices, n_cases, seed, chunk_size, width), n_cases, progress
-        )
-        for temp, target in zip(temps, targets, strict=True):
-            os.replace(temp, target)
-    except OSError as exc:
-        raise OutputError(f"{out_dir}: cannot write the data set: {exc}") from None
-    finally:
-        for temp in temps:
-            temp.unlink(missing_ok=True)
+    chunks = _chunks(offices, n_cases, seed, chunk_size, width)
+    write_all(
+        [
+            (targets[0], lambda temp: _write_roster(temp, fmt, roster)),
+            (targets[1], lambda temp: _write_cases(temp, fmt, chunks, n_cases, progress)),
+        ],
+        make_dirs=True,
+    )
     return targets

@@ -22,7 +22,7 @@ from assigncli import __version__
 from assigncli.check import CheckReport, check_plan, officer_summary
 from assigncli.config import Config
 from assigncli.effort import estimate_effort
-from assigncli.errors import AssignError, InputIssue
+from assigncli.errors import AssignError, InputIssue, IssueLog
 from assigncli.plan import build_plan
 from assigncli.problem import Problem, build_problem, describe
 from assigncli.result import Solution
@@ -99,16 +99,23 @@ def run_plan(
     *,
     clock: PhaseClock | None = None,
     progress: Callable[[str], None] | None = None,
+    sheet: str | None = None,
 ) -> PlanRun:
-    """Solve one planning cycle. Raises AssignError subclasses for every user-caused failure."""
+    """Solve one planning cycle. Raises AssignError subclasses for every user-caused failure.
+
+    ``sheet`` names the worksheet read from Excel inputs (default: the first).
+    """
     clock = clock or PhaseClock()
     with clock.phase("read+validate"):
-        inputs = load_inputs(roster_path, cases_path, config)
+        inputs = load_inputs(roster_path, cases_path, config, sheet=sheet)
     with clock.phase("effort"):
         # Planning needs the hours and skills only, not the audit columns of `assign effort`.
-        cases = estimate_effort(inputs.cases, config, audit=False)
+        model_issues = IssueLog()
+        cases = estimate_effort(
+            inputs.cases, config, audit=False, issues=model_issues, cases_file=inputs.cases_file
+        )
         # The validated table without effort would only hold its replaced columns in memory.
-        inputs = replace(inputs, cases=cases)
+        inputs = replace(inputs, cases=cases, problems=(*inputs.problems, *model_issues.problems))
     with clock.phase("group"):
         problem = build_problem(inputs.roster, cases, config)
     with clock.phase("solve"):

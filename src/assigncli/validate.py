@@ -22,8 +22,9 @@ Decisions on lenient input, so that ordinary exports load without hand-editing:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -32,7 +33,7 @@ import polars as pl
 from assigncli import contract
 from assigncli.config import Config
 from assigncli.errors import InputError, InputIssue, IssueLog
-from assigncli.read import Role, chunked_like, read_table
+from assigncli.read import Role, Source, chunked_like, other_sheets, read_source
 
 MAX_ROWS_SHOWN = 5  # rows named in one message
 MAX_VALUES_SHOWN = 3  # offending values quoted in one message
@@ -44,9 +45,9 @@ _TRUE = ("true", "t", "yes", "y", "1")
 _FALSE = ("false", "f", "no", "n", "0")
 _BOOL_TEXT: dict[str, bool] = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
 # Largest integer a float64 holds exactly; beyond it "whole number" is meaningless.
-_MAX_EXACT_INT = 2.0**53
+_MAX_EXACT_INT = float(contract.MAX_WHOLE)
 
-Kind = Literal["text", "float", "int", "bool", "list"]
+Kind = contract.Kind
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,91 +99,108 @@ class Validation:
 # Entry points
 
 
-def check_inputs(roster_path: Path, cases_path: Path, config: Config) -> Validation:
+def check_inputs(
+    roster_path: Path, cases_path: Path, config: Config, *, sheet: str | None = None
+) -> Validation:
     """Read, validate and cross-check both files, collecting every problem; never raises InputError.
 
-    A file that cannot be read does not stop the other from being validated.
+    A file that cannot be read does not stop the other from being validated. ``sheet`` names the
+    worksheet of Excel inputs (default: the first).
     """
     issues = IssueLog()
     roster_file, cases_file = str(roster_path), str(cases_path)
-    roster_raw = _read_logged(roster_path, "roster", issues)
-    cases_raw = _read_logged(cases_path, "cases", issues)
-    roster = (
-        None
-        if roster_raw is None
-        else validate_roster(roster_raw, roster_file, config.cycle_days, issues)
-    )
-    cases = None if cases_raw is None else validate_cases(cases_raw, cases_file, issues)
+    roster_raw = _read_logged(roster_path, "roster", issues, sheet)
+    cases_raw = _read_logged(cases_path, "cases", issues, sheet)
+    roster = None
+    if roster_raw is not None:
+        with _on_sheet(issues, roster_raw):
+            roster = validate_roster(roster_raw.frame, roster_file, config.cycle_days, issues)
+    cases = None
+    if cases_raw is not None:
+        with _on_sheet(issues, cases_raw):
+            cases = validate_cases(cases_raw.frame, cases_file, issues)
     if roster is not None and cases is not None:
         cross_check(roster, cases, roster_file, cases_file, issues, cycle_days=config.cycle_days)
     return Validation(roster, cases, tuple(issues.problems), roster_file, cases_file)
 
 
-def load_inputs(roster_path: Path, cases_path: Path, config: Config) -> Inputs:
+def load_inputs(
+    roster_path: Path, cases_path: Path, config: Config, *, sheet: str | None = None
+) -> Inputs:
     """Read and validate both files; raise InputError listing every problem if any is an error."""
-    return check_inputs(roster_path, cases_path, config).to_inputs()
+    return check_inputs(roster_path, cases_path, config, sheet=sheet).to_inputs()
 
 
-def load_cases(cases_path: Path) -> tuple[pl.DataFrame, tuple[InputIssue, ...]]:
+def load_cases(
+    cases_path: Path, *, sheet: str | None = None
+) -> tuple[pl.DataFrame, tuple[InputIssue, ...]]:
     """Read and validate a case file alone (for `assign effort`); InputError on any error."""
     issues = IssueLog()
-    raw = _read_logged(cases_path, "cases", issues)
-    cases = None if raw is None else validate_cases(raw, str(cases_path), issues)
+    raw = _read_logged(cases_path, "cases", issues, sheet)
+    cases = None
+    if raw is not None:
+        with _on_sheet(issues, raw):
+            cases = validate_cases(raw.frame, str(cases_path), issues)
     issues.raise_if_errors(str(cases_path))
     assert cases is not None  # no errors logged means the table validated
     return cases, tuple(issues.problems)
 
 
-def _read_logged(path: Path, role: Role, issues: IssueLog) -> pl.DataFrame | None:
+def _read_logged(path: Path, role: Role, issues: IssueLog, sheet: str | None) -> Source | None:
     try:
-        return read_table(path, role)
+        return read_source(path, role, sheet)
     except InputError as exc:
         for problem in exc.problems:
             issues.add(problem)
         return None
 
 
+@contextmanager
+def _on_sheet(issues: IssueLog, source: Source) -> Iterator[None]:
+    """Problems found while validating an Excel table name its sheet; a missing column also
+    lists the workbook's other sheets (the data may be on another one than the first)."""
+    start = len(issues.problems)
+    yield
+    if source.sheet is None:
+        return
+    others = other_sheets(source.sheet, source.sheets)
+    for i in range(start, len(issues.problems)):
+        problem = issues.problems[i]
+        message = problem.message + (others if problem.code == "missing_column" else "")
+        issues.problems[i] = replace(problem, sheet=source.sheet, message=message)
+
+
 # --------------------------------------------------------------------------------------------
-# Column specifications
+# Column specifications: the contract's schema table, with the cycle length for day ranges
 
 
 @dataclass(frozen=True)
 class _Column:
+    """A contract column as validation uses it: the range resolved against the cycle length."""
+
     name: str
-    kind: Kind
+    dtype: pl.DataType
+    kind: contract.Kind
     required: bool
-    default: object = None  # fill value for an absent column or an empty cell (optional only)
-    expected: str = ""  # what a valid value looks like, for messages
+    default: object
+    expected: str  # what a valid value looks like, range included
+    low: float | None
+    high: float | None
+
+    @classmethod
+    def of(cls, col: contract.Column, cycle_days: float) -> _Column:
+        low, high = col.bounds(cycle_days)
+        return cls(
+            col.name, col.dtype, col.kind, col.required, col.default, col.describe(cycle_days),
+            low, high,
+        )  # fmt: skip
 
 
 def _roster_columns(cycle_days: float) -> list[_Column]:
-    return [
-        _Column("officer_id", "text", True, expected="a non-empty officer id"),
-        _Column("office", "list", True, expected="one or more offices separated by ';'"),
-        _Column("capacity_hours", "float", True, expected="a number of hours per cycle > 0"),
-        _Column("skills", "list", False, [], "skills separated by ';'"),
-        _Column(
-            "unavailable_days", "float", False, 0.0, f"a number of days in [0, {cycle_days:g}]"
-        ),
-        _Column("max_cases", "int", False, None, "a whole number >= 0"),
-        _Column("active", "bool", False, True, "true or false"),
-    ]
+    return [_Column.of(c, cycle_days) for c in contract.ROSTER_SCHEMA]
 
 
-_CASE_COLUMNS = [
-    _Column("case_id", "text", True, expected="a non-empty case id"),
-    _Column("office", "text", True, expected="the name of one office"),
-    _Column("current_officer_id", "text", False, None, "an officer id, or empty for a new case"),
-    _Column("locked", "bool", False, False, "true or false"),
-    _Column("required_skills", "list", False, [], "skills separated by ';'"),
-    _Column("effort_hours", "float", False, None, "a number of hours >= 0, or empty"),
-]
-
-
-def _contract_dtype(role: Role, name: str) -> pl.DataType:
-    if role == "roster":
-        return {**contract.ROSTER_REQUIRED, **contract.ROSTER_OPTIONAL}[name]
-    return {**contract.CASES_REQUIRED, **contract.CASES_OPTIONAL}[name]
+_CASE_COLUMNS = [_Column.of(c, 0.0) for c in contract.CASES_SCHEMA]
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,7 +337,6 @@ def _validate(
     raw: pl.DataFrame,
     file: str,
     *,
-    role: Role,
     columns: Sequence[_Column],
     role_rules: Sequence[_Rule],
     issues: IssueLog,
@@ -359,7 +376,7 @@ def _validate(
     rules: list[_Rule] = []
     present: set[str] = set()  # contract columns found with a usable dtype
     for col in columns:
-        dtype = _contract_dtype(role, col.name)
+        dtype = col.dtype
         target = _value(col.name)
         if col.name not in raw.columns:
             if col.required:
@@ -418,9 +435,7 @@ def _validate(
     if len(issues.errors) > errors_before:
         return None
     out = [
-        _value(c.name)
-        .fill_null(pl.lit(c.default, dtype=_contract_dtype(role, c.name)))
-        .alias(c.name)
+        _value(c.name).fill_null(pl.lit(c.default, dtype=c.dtype)).alias(c.name)
         if c.default is not None
         else _value(c.name).alias(c.name)
         for c in columns
@@ -498,9 +513,17 @@ def _quote(value: object) -> str:
     return "empty" if value is None else repr(str(value))
 
 
+# What to do about an out-of-range value, beyond stating the range.
+_RANGE_HINTS = {
+    "capacity_hours": " (set active to false for an officer with no time)",
+    "unavailable_days": " (the cycle length)",
+}
+
+
 def _roster_rules(cycle_days: float) -> list[_Rule]:
-    office, capacity = _value("office"), _value("capacity_hours")
-    away, cap = _value("unavailable_days"), _value("max_cases")
+    office = _value("office")
+    # The same arithmetic as contract.available_hours_expr, on the parsed values.
+    available = _value("capacity_hours") * (1.0 - _value("unavailable_days") / cycle_days)
     return [
         _duplicate_rule("officer_id"),
         _Rule(
@@ -509,29 +532,24 @@ def _roster_rules(cycle_days: float) -> list[_Rule]:
             office.list.len() == 0,
             "no office listed; an officer needs at least one (separate several with ';')",
         ),
-        _non_finite("capacity_hours"),
-        _Rule(
-            "out_of_range",
-            "capacity_hours",
-            capacity.is_finite() & (capacity <= 0),
-            "must be > 0 (set active to false for an officer with no time)",
-            _raw("capacity_hours"),
-        ),
-        _non_finite("unavailable_days"),
+        *_range_rules(_roster_columns(cycle_days)),
         _Rule(
             "out_of_range",
             "unavailable_days",
-            away.is_finite() & ((away < 0) | (away > cycle_days)),
-            f"must be between 0 and the cycle length ({cycle_days:g} days)",
+            available.is_finite()
+            & (available > 0)
+            & (available < contract.MIN_CAPACITY_HOURS)
+            & _value("active").fill_null(True),
+            f"leaves less than {contract.MIN_CAPACITY_HOURS:g} available hours"
+            " (capacity_hours × (1 − unavailable_days / cycle_days)); for an officer away all"
+            f" cycle write {cycle_days:g}",
             _raw("unavailable_days"),
         ),
-        _Rule("out_of_range", "max_cases", cap < 0, "must be >= 0", _raw("max_cases")),
     ]
 
 
 def _case_rules() -> list[_Rule]:
-    office, current = _value("office"), _value("current_officer_id")
-    locked, effort = _value("locked"), _value("effort_hours")
+    office, current, locked = _value("office"), _value("current_officer_id"), _value("locked")
     sep = contract.LIST_SEPARATOR
     return [
         _duplicate_rule("case_id"),
@@ -549,15 +567,45 @@ def _case_rules() -> list[_Rule]:
             locked & current.is_null(),
             "locked is true but current_officer_id is empty: a lock needs an officer",
         ),
-        _non_finite("effort_hours"),
-        _Rule(
-            "out_of_range",
-            "effort_hours",
-            effort.is_finite() & (effort < 0),
-            "must be >= 0 (leave it empty to use the effort rules)",
-            _raw("effort_hours"),
-        ),
+        *_range_rules(_CASE_COLUMNS),
     ]
+
+
+def _range_rules(columns: Sequence[_Column]) -> list[_Rule]:
+    """Every number of the contract is finite and inside its documented range."""
+    rules = []
+    for col in columns:
+        if col.low is None and col.high is None:
+            continue
+        value = _value(col.name)
+        hint = _RANGE_HINTS.get(col.name, "")
+        if col.kind == "float":
+            rules.append(
+                _Rule(
+                    "not_finite",
+                    col.name,
+                    value.is_not_null() & ~value.is_finite(),
+                    f"must be a finite number: {col.expected}",
+                    _raw(col.name),
+                )
+            )
+        outside = pl.lit(False)
+        if col.low is not None:
+            outside |= value < col.low
+        if col.high is not None:
+            outside |= value > col.high
+        if col.kind == "float":
+            outside &= value.is_finite()
+        rules.append(
+            _Rule(
+                "out_of_range",
+                col.name,
+                outside,
+                f"out of range; expected {col.expected}{hint}",
+                _raw(col.name),
+            )
+        )
+    return rules
 
 
 def _duplicate_rule(name: str) -> _Rule:
@@ -566,22 +614,11 @@ def _duplicate_rule(name: str) -> _Rule:
         "duplicate_id",
         name,
         value.is_not_null() & value.is_duplicated(),
-        "must be unique",
+        "must be unique (surrounding spaces are ignored)",
         duplicates_of=name,
         # Distinct 64-bit hashes prove distinct values at a fraction of the cost of counting
         # distinct strings; equal hashes (a repeat, or rarely a collision) run the exact rule.
         precheck=value.drop_nulls().hash().n_unique() < value.count(),
-    )
-
-
-def _non_finite(name: str) -> _Rule:
-    value = _value(name)
-    return _Rule(
-        "not_finite",
-        name,
-        value.is_not_null() & ~value.is_finite(),
-        "must be a finite number",
-        _raw(name),
     )
 
 
@@ -616,15 +653,13 @@ def validate_roster(
 ) -> pl.DataFrame | None:
     """The normalized roster, or None when it has errors (all of them added to `issues`)."""
     columns, rules = _roster_columns(cycle_days), _roster_rules(cycle_days)
-    return _validate(raw, file, role="roster", columns=columns, role_rules=rules, issues=issues)
+    return _validate(raw, file, columns=columns, role_rules=rules, issues=issues)
 
 
 def validate_cases(raw: pl.DataFrame, file: str, issues: IssueLog) -> pl.DataFrame | None:
     """The normalized case table (extra columns kept as read), or None when it has errors."""
     rules = _case_rules()
-    return _validate(
-        raw, file, role="cases", columns=_CASE_COLUMNS, role_rules=rules, issues=issues
-    )
+    return _validate(raw, file, columns=_CASE_COLUMNS, role_rules=rules, issues=issues)
 
 
 def cross_check(

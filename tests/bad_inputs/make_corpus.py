@@ -63,6 +63,33 @@ def main() -> None:
     workbook.add_worksheet()
     workbook.close()
 
+    # A workbook whose first sheet is a cover page; the roster is on the second sheet.
+    workbook = xlsxwriter.Workbook(HERE / "roster_cover_sheet.xlsx")
+    cover = workbook.add_worksheet("Cover")
+    cover.write_string(0, 0, "Field office roster, cycle 2026-12")
+    cover.write_string(1, 0, "Prepared by the scheduling unit")
+    data = workbook.add_worksheet("Roster")
+    for row, values in enumerate(
+        [("officer_id", "office", "capacity_hours"), ("O1", "NYC", "40"), ("O2", "NJ", "37.5")]
+    ):
+        for col, value in enumerate(values):
+            data.write_string(row, col, value)
+    workbook.close()
+
+    # Files that are not what their .csv extension says.
+    (HERE / "cases_workbook_named_csv.csv").write_bytes(
+        (HERE / "roster_bad_types.xlsx").read_bytes()
+    )
+    (HERE / "cases_parquet_named_csv.csv").write_bytes(
+        (HERE / "cases_effort_text.parquet").read_bytes()
+    )
+    (HERE / "cases_utf16.csv").write_bytes("case_id,office\nC1,NYC\n".encode("utf-16"))
+    (HERE / "cases_binary.csv").write_bytes(b"case_id,office\nC1,NYC\n\x00\x01\x02\xff" * 4)
+    # Latin-1 deep in the file: the message names the line and the byte.
+    (HERE / "cases_latin1_late.csv").write_bytes(
+        b"case_id,office\n" + b"".join(b"C%d,NYC\n" % i for i in range(1, 40)) + b"C40,K\xf6ln\n"
+    )
+
 
 if __name__ == "__main__":
     main()

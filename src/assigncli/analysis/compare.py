@@ -205,8 +205,11 @@ def compare_files(
     *,
     clock: PhaseClock | None = None,
     progress: Callable[[str], None] | None = None,
+    sheet: str | None = None,
 ) -> Comparison:
     """Solve one cycle and compare it with every baseline. Raises AssignError subclasses."""
     clock = clock or PhaseClock()
-    run = run_plan(roster_path, cases_path, config, options, clock=clock, progress=progress)
+    run = run_plan(
+        roster_path, cases_path, config, options, clock=clock, progress=progress, sheet=sheet
+    )
     return compare_with_baselines(run, clock=clock)

@@ -33,6 +33,7 @@ import polars as pl
 
 from assigncli.check import CheckReport, check_plan
 from assigncli.config import Config
+from assigncli.contract import with_defaults
 
 __all__ = [
     "METRICS",
@@ -270,7 +271,7 @@ def _officer_table(roster: pl.DataFrame, report: CheckReport) -> pl.DataFrame:
     info = roster.select(
         "officer_id",
         pl.col("office").list.first().alias("office"),
-        pl.col("active").fill_null(True).alias("active"),
+        *with_defaults(roster, "roster", ("active",)),
     )
     loads = report.officers.select("officer_id", "available_hours", "cases", "load", "utilization")
     return info.join(loads, on="officer_id", how="left", maintain_order="left")
@@ -282,11 +283,7 @@ def _moved(cases: pl.DataFrame, plan: pl.DataFrame) -> tuple[pl.DataFrame, pl.Se
         "case_id",
         "office",
         "effort_hours",
-        (
-            pl.col("current_officer_id")
-            if "current_officer_id" in cases.columns
-            else pl.lit(None, dtype=pl.String).alias("current_officer_id")
-        ),
+        *with_defaults(cases, "cases", ("current_officer_id",)),
     )
     aligned = plan.height == base.height and bool((plan["case_id"] == base["case_id"]).all())
     if aligned:

@@ -16,7 +16,7 @@ from assigncli.pipeline import PlanRun
 def office_table(officers: pl.DataFrame, plan: pl.DataFrame, cases: pl.DataFrame) -> pl.DataFrame:
     """Per office (an officer counts toward their first office): utilization before → after."""
     measured = officers.filter(pl.col("available_hours") > 0).with_columns(
-        pl.col("office").str.split(";").list.first().alias("office")
+        pl.col("office").list.first().alias("office")
     )
     stats = measured.group_by("office").agg(
         pl.len().alias("officers"),
