@@ -188,8 +188,9 @@ def mid_suite(workers: int, max_cases: int | None) -> list[str]:
         "ratios = baseline peak / plan peak (> 1: the baseline is worse).",
         "",
         "| size | officers | offices | limit s | gap | gap (1 worker) | wall s | lowest util "
-        "| LPT gap | LPT lowest | MIP gap | LPT / plan | MIP / plan | MIP vars, build s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| LPT gap | LPT lowest | MIP gap | LPT / plan | MIP / plan | MIP vars, build s "
+        "| unassigned plan / MIP |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size in mid.MID:
         if max_cases and size.cases > max_cases:
@@ -209,7 +210,8 @@ def mid_suite(workers: int, max_cases: int | None) -> list[str]:
             f"| {mid.gap(base['lpt_peak'], bound)} | {float(base['lpt_floor'] or 0):.1%} "
             f"| {mid.gap(base['mip_peak'], bound)} | {mid.ratio(base['lpt_peak'], plan_peak)} "
             f"| {mid.ratio(base['mip_peak'], plan_peak)} "
-            f"| {int(base['mip_vars'] or 0):,}, {float(base['mip_build'] or 0):.1f} |"
+            f"| {int(base['mip_vars'] or 0):,}, {float(base['mip_build'] or 0):.1f} "
+            f"| {cert['unassigned']} / {base.get('mip_unassigned')} |"
         )
         print(line, flush=True)
         lines.append(line)

@@ -43,6 +43,7 @@ from assigncli.result import (
     relative_gap,
     status_of,
 )
+from assigncli.solvers import stopping
 from assigncli.solvers.component import (
     Component,
     State,
@@ -58,17 +59,17 @@ from assigncli.solvers.heuristics import (
     repair_unassigned,
     round_state,
 )
-from assigncli.solvers.lns import Key, Lns, objective_key
+from assigncli.solvers.lns import ROUND_CHARGE, Key, Lns, objective_key
 from assigncli.solvers.lp import ComponentLP
 
 log = logging.getLogger(__name__)
 
 SolverChoice = Literal["auto", "exact", "scale"]
 
-# `auto` solves a component exactly when its class model has at most this many variables
-# (pool→officer arcs plus held classes). Above it, CP-SAT rarely closes the gap in time, while the
-# LP path is within a fraction of a percent of the bound.
-EXACT_SIZE_LIMIT = 20_000
+# `auto` starts the search with the whole component (`exact`) when its class model has at most
+# this many variables (pool→officer arcs plus held classes). Above it one round over the whole
+# component costs seconds without closing the gap; small neighbourhoods make faster progress.
+EXACT_SIZE_LIMIT = 6_000
 # ... and at most this many cases: CP-SAT's search degrades with integer class counts in the
 # thousands, where rounding the LP is already within a case or two of the optimum.
 EXACT_CASE_LIMIT = 50_000
@@ -81,7 +82,7 @@ MIN_COMPONENT_SECONDS = 2.0
 # on a loaded machine (below one, so that a loaded machine still reaches it before the clock).
 DETERMINISTIC_RATE = 0.5
 # The LP gets a column per arc (not per eligibility group) up to this many arcs.
-PER_ARC_LIMIT = 300_000
+PER_ARC_LIMIT = 50_000
 # Bin packing takes over the peak on components with at most this many cases, and at most this
 # many per officer (heavy-case teams).
 PACKING_CASE_LIMIT = 2_000
@@ -114,6 +115,8 @@ class _ComponentResult:
     argument: str  # which argument gave `bound`
     seconds: float
     steps: dict[str, float]  # seconds per step (lp, round, polish, cp-sat), in order
+    engine: Lns | None = None  # the search, to resume when time is left over
+    work: float = 0.0  # deterministic work the search used
 
 
 class _StepClock:
@@ -238,6 +241,9 @@ def _solve_component(
     )
     bound, argument = (lp.peak, "lp") if lp.levels_solved >= 2 else (0.0, "none")
     clock.done("lp")
+    log.debug(
+        "LP levels solved: %d of 4 (by type: %s, per arc: %s)", lp.levels_solved, by_type, per_arc
+    )
     extra, extra_argument = _extra_bound(comp, work=budget.work * 0.05, workers=workers)
     if extra > bound:
         bound, argument = extra, extra_argument
@@ -325,6 +331,8 @@ def _solve_component(
         argument,
         time.perf_counter() - budget.start,
         clock.steps,
+        engine=engine if result.exhausted else None,
+        work=result.work,
     )
 
 
@@ -424,7 +432,50 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
     else:
         results_by_k = {k: run(k) for k in order}
     results = [results_by_k[k] for k in range(len(comps))]
+    if len(results) > 1:
+        results = _resume_peak(results, options, started, workers)
     return _assemble(problem, results, time.perf_counter() - started)
+
+
+def _resume_peak(
+    results: list[_ComponentResult], options: SolveOptions, started: float, workers: int
+) -> list[_ComponentResult]:
+    """Time and work the components left over go to the one that holds the overall peak,
+    while its gap is open: only it can lower the plan's peak and gap."""
+    deterministic = workers == 1
+    work_left = options.time_limit * options.work_rate * 0.95 - sum(r.work for r in results)
+    deadline = started + options.time_limit * 0.95
+    results = list(results)
+    while not stopping.stop_requested():
+        peaks = [evaluate(r.comp, r.state).peak for r in results]
+        k = int(np.argmax(peaks))
+        r = results[k]
+        if r.engine is None or time.perf_counter() >= deadline:
+            break
+        if deterministic and work_left <= ROUND_CHARGE:
+            break
+        before, resumed = r.work, time.perf_counter()
+        found = r.engine.run(work_left if deterministic else math.inf, deadline, whole_first=False)
+        work_left -= found.work
+        bound = max(r.bound, found.bound)
+        argument = r.argument if bound == r.bound else "cp-sat"
+        state = found.state
+        cancel_round_trips(r.comp, state)
+        results[k] = _ComponentResult(
+            r.comp,
+            state,
+            r.method,
+            _status(r.comp, state, bound, budget_spent=found.exhausted),
+            bound,
+            argument,
+            r.seconds + time.perf_counter() - resumed,
+            {**r.steps, "search": r.steps.get("search", 0.0) + time.perf_counter() - resumed},
+            engine=r.engine if found.exhausted and found.work > 0 else None,
+            work=before + found.work,
+        )
+        if found.work <= 0:
+            break
+    return results
 
 
 def _assemble(problem: Problem, results: list[_ComponentResult], seconds: float) -> Solution:
