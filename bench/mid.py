@@ -181,7 +181,8 @@ if result in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
     measured = problem.available > 0
     mip_peak = float((load[measured] / problem.available[measured]).max())
     assigned = sum(1 for _, _, x, _ in pairs if x.solution_value() > 0.5)
-    mip_unassigned = int(movable.sum()) - assigned
+    # Cases nobody may take count as unassigned for every plan.
+    mip_unassigned = int(movable.sum()) - assigned + problem.n_unassignable
 print(json.dumps({"lpt_peak": peak, "lpt_floor": floor, "lpt_seconds": lpt_seconds,
                   "mip_peak": mip_peak, "mip_unassigned": mip_unassigned, "mip_build": build_seconds, "mip_vars": len(pairs)}))
 """

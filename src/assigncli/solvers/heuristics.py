@@ -255,7 +255,10 @@ def round_state(comp: Component, released: FloatArray, flow: FloatArray, target:
     safe_avail = np.where(comp.measured, comp.available, 1.0)
     unassigned = np.zeros(comp.n_pools, dtype=np.int64)
     outflow = comp.pool_outflow(out).astype(np.int64)
-    for p in np.flatnonzero(outflow != inflow):
+    # Heaviest pools first, as longest effort first would: the cases left over after flooring
+    # (every case of a pool that the LP split) then pack best.
+    short = np.flatnonzero(outflow != inflow)
+    for p in short[np.lexsort((short, -comp.pool_cost[short]))]:
         arcs = comp.pool_arcs(int(p))
         gap = int(inflow[p] - outflow[p])
         cost = float(comp.pool_cost[p])
