@@ -48,6 +48,8 @@ _log = logging.getLogger(__name__)
 
 # Every round costs at least this much of the budget, so that the loop always ends.
 ROUND_CHARGE = 0.01
+# ... and this much per variable of its model (about the idle build time, in CP-SAT's units).
+BUILD_CHARGE_PER_VAR = 1e-5
 # Neighbourhood size (model variables): where it starts, and its limits.
 START_SIZE = 1_500
 MIN_SIZE = 200
@@ -279,7 +281,9 @@ class Lns:
         result = model.solve(
             work=work, seconds=seconds, workers=self.workers, seed=self.seed, log=self.log
         )
-        used = ROUND_CHARGE + result.deterministic_time
+        # Building the model is work too (CP-SAT does not count it): charged by its size.
+        used = ROUND_CHARGE + BUILD_CHARGE_PER_VAR * int(self.vars_of[officers].sum())
+        used += result.deterministic_time
         if goal == "peak" and piece.whole and result.bound > self.bound:
             self.bound = min(result.bound, self.key[1])
         if result.state is None:
@@ -366,4 +370,13 @@ class Lns:
                 self.progress(
                     f"search round {rounds}: peak {self.key[1]:.2%}, bound {self.bound:.2%}"
                 )
+        _log.debug(
+            "lns stopped after %d rounds by %s (work %.2f of %.2f)",
+            rounds,
+            "the budget"
+            if used >= work or rounds >= max_rounds
+            else ("the proof" if not exhausted else "the clock or Ctrl-C"),
+            used,
+            work,
+        )
         return LnsResult(self.state, self.bound, rounds, improvements, used, exhausted)

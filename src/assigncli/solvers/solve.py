@@ -80,7 +80,7 @@ MIN_COMPONENT_SECONDS = 2.0
 # With one worker, a component's budget is this many units of CP-SAT deterministic time per
 # second of its share of the time limit: the search then stops at the same point on an idle and
 # on a loaded machine (below one, so that a loaded machine still reaches it before the clock).
-DETERMINISTIC_RATE = 0.5
+DETERMINISTIC_RATE = 0.1
 # The LP gets a column per arc (not per eligibility group) up to this many arcs.
 PER_ARC_LIMIT = 50_000
 # Bin packing takes over the peak on components with at most this many cases, and at most this
