@@ -425,7 +425,11 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
             )
         return result
 
-    order = sorted(range(len(comps)), key=lambda k: -comps[k].size)
+    # Side by side, the largest start first; one after the other, the smallest first, so that a
+    # large component cannot use up the time of the small ones (each may hold the peak).
+    order = sorted(
+        range(len(comps)), key=lambda k: -comps[k].size if parallel > 1 else comps[k].size
+    )
     if parallel > 1:
         with ThreadPoolExecutor(max_workers=parallel) as pool:
             results_by_k = dict(zip(order, pool.map(run, order), strict=True))
