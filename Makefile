@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 demo: install
 	mkdir -p out
 	$(BIN)/assign plan examples/roster.csv examples/cases.csv \
-		--config examples/assign.toml --out out/plan.csv --report out/plan.html --time-limit 10
+		--config examples/assign.toml --out out/plan.csv --report out/plan.html --time-limit 10 \
+		--robustness
 
 test: install
 	$(BIN)/pytest -q

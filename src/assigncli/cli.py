@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -15,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.table import Table
+from typer.core import TyperGroup
 
 from assigncli import __version__
 from assigncli.config import load_config
@@ -28,6 +30,7 @@ from assigncli.errors import (
 )
 
 if TYPE_CHECKING:
+    from assigncli.analysis.calibrate import Calibration
     from assigncli.analysis.compare import Comparison
     from assigncli.result import ComponentReport
 
@@ -183,6 +186,44 @@ def plan(
         ),
     ] = None,
     report: ReportOpt = None,
+    robustness: Annotated[
+        bool,
+        typer.Option(
+            "--robustness",
+            help="Also evaluate the plan under wrong effort figures: scaling per rule, "
+            "budgeted-uncertainty peak, Monte Carlo (in the summary, manifest and report).",
+        ),
+    ] = False,
+    mc_draws: Annotated[
+        int, typer.Option("--mc-draws", min=0, help="Monte Carlo draws for --robustness (0: none).")
+    ] = 500,
+    case_cv: Annotated[
+        float,
+        typer.Option(
+            "--case-cv", min=0.0, help="Per-case lognormal noise (coefficient of variation)."
+        ),
+    ] = 0.30,
+    rule_cv: Annotated[
+        float,
+        typer.Option(
+            "--rule-cv", min=0.0, help="Per-rule correlated error (coefficient of variation)."
+        ),
+    ] = 0.15,
+    deviation: Annotated[
+        float,
+        typer.Option(
+            "--deviation", min=0.0, help="Budgeted uncertainty: ± relative error per case."
+        ),
+    ] = 0.30,
+    confidence: Annotated[
+        float,
+        typer.Option(
+            "--confidence",
+            min=0.5,
+            max=0.999999,
+            help="Budgeted uncertainty: confidence that sets Γ.",
+        ),
+    ] = 0.95,
     sheet: SheetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -214,6 +255,9 @@ def plan(
             workers=workers,
             max_moves=max_moves,
         )
+        assess = _robustness_options(
+            robustness, mc_draws, case_cv, rule_cv, deviation, confidence, seed
+        )
         with ui.err.status("starting", spinner="dots") as status:
             clock = PhaseClock(on_start=lambda name: status.update(f"[bold]{name}[/bold]"))
             run = run_plan(
@@ -223,6 +267,8 @@ def plan(
                 options,
                 clock=clock,
                 progress=lambda msg: status.update(f"solve: {msg}"),
+                robustness=assess,
+                robustness_progress=_draw_progress(status),
                 sheet=sheet,
             )
             status.update("[bold]write[/bold]")
@@ -249,9 +295,57 @@ def plan(
         if verbose:
             _phase_table(ui, run.phases, run.solution.components)
         if json_out:
-            ui.emit_json(summary_dict(run, files))
+            payload = summary_dict(run, files)
+            if run.robustness is not None:
+                payload["robustness"] = run.robustness.to_dict()
+            ui.emit_json(payload)
         elif not quiet:
             render(run, files, Console())
+            if run.robustness is not None:
+                from assigncli.render.explain import print_robustness
+
+                print_robustness(run.robustness, Console())
+
+
+def _robustness_options(
+    wanted: bool,
+    draws: int,
+    case_cv: float,
+    rule_cv: float,
+    deviation: float,
+    confidence: float,
+    seed: int,
+) -> Any:
+    """The --robustness settings, or None when not asked."""
+    if not wanted:
+        return None
+    from assigncli.analysis.robustness import RobustnessOptions
+
+    return RobustnessOptions(
+        deviation=deviation,
+        confidence=confidence,
+        draws=draws,
+        case_cv=case_cv,
+        rule_cv=rule_cv,
+        seed=seed,
+    )
+
+
+def _draw_progress(status: Any) -> Any:
+    """Monte Carlo progress as a bar inside the running status line."""
+    from rich.progress_bar import ProgressBar
+    from rich.table import Table as Grid
+
+    def update(done: int, total: int) -> None:
+        grid = Grid.grid(padding=(0, 1))
+        grid.add_row(
+            "[bold]robustness[/bold]: Monte Carlo",
+            ProgressBar(total=total, completed=done, width=30),
+            f"{done:,}/{total:,} draws",
+        )
+        status.update(grid)
+
+    return update
 
 
 def _inputs(*paths: Path | None) -> list[Path]:
@@ -333,7 +427,32 @@ def validate(
 # -- effort -----------------------------------------------------------------------------------
 
 
-@app.command()
+class _EffortGroup(TyperGroup):
+    """`assign effort CASES` (the audit, as it always was) beside `assign effort fit CASES
+    TIMELOG`: a first argument that names no sub-command goes to the audit."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # a (vendored) click Context
+        if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
+            args = ["audit", *args]
+        return super().parse_args(ctx, args)
+
+
+effort_app = typer.Typer(
+    cls=_EffortGroup,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    help=(
+        "Per-case effort and the rules behind it, or calibrate the rules from logged hours.\n\n"
+        "[bold]assign effort CASES [--out audit.csv][/bold]: per-case effort (same as "
+        "[bold]assign effort audit CASES[/bold]).\n\n"
+        "[bold]assign effort fit CASES TIMELOG [--out fitted.toml][/bold]: fit the rules' "
+        "figures to a time log."
+    ),
+)
+app.add_typer(effort_app, name="effort")
+
+
+@effort_app.command("audit")
 def effort(
     cases: Annotated[Path, typer.Argument(help="Case list (.parquet, .csv, .xlsx).")],
     out: Annotated[
@@ -391,6 +510,192 @@ def effort(
             )
 
 
+@effort_app.command("fit")
+def effort_fit(
+    cases: Annotated[Path, typer.Argument(help="Case list with the attributes the rules read.")],
+    timelog: Annotated[
+        Path,
+        typer.Argument(
+            help="Time log: case_id, period, hours (per case) or officer_id, period, hours "
+            "(per officer, with --held)."
+        ),
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the fitted model here (.toml).")
+    ] = None,
+    config: ConfigOpt = None,
+    held: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--held",
+            help="Per-officer logs: cases each officer held, a file (case_id, officer_id, "
+            "period) or a past plan as PERIOD=PLAN; repeatable.",
+        ),
+    ] = None,
+    estimator: Annotated[
+        str,
+        typer.Option(
+            "--estimator",
+            help="auto (lower held-out MAE) | gamma (Gamma quasi-likelihood, log-linear) | "
+            "nnls (non-negative least squares).",
+        ),
+    ] = "auto",
+    folds: Annotated[
+        int, typer.Option("--folds", min=0, help="k-fold held-out error (0: skip).")
+    ] = 5,
+    bootstrap: Annotated[
+        int, typer.Option("--bootstrap", min=0, help="Bootstrap replicates for the intervals.")
+    ] = 200,
+    level: Annotated[
+        float,
+        typer.Option("--level", min=0.5, max=0.999, help="Confidence level of the intervals."),
+    ] = 0.90,
+    min_cases: Annotated[
+        int, typer.Option("--min-cases", min=1, help="Warn about figures with fewer cases.")
+    ] = 30,
+    max_hours: Annotated[
+        float | None,
+        typer.Option(
+            "--max-hours", min=0.0, help="Largest believable entry (default: cycle_days × 24)."
+        ),
+    ] = None,
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Calibrate the effort rules' figures from logged hours: held-out error, intervals, a new TOML.
+
+    Example: assign effort fit cases.csv timelog.csv --config assign.toml --out fitted.toml
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from assigncli.analysis.calibrate import calibrate, fitted_toml
+    from assigncli.timelog import HeldSource, load_time_log
+    from assigncli.validate import load_cases
+    from assigncli.write import refuse_overwriting_inputs, write_all
+
+    ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
+    with failures(ui):
+        if estimator not in ("auto", "gamma", "nnls"):
+            raise UsageError(f"--estimator must be auto, gamma or nnls, not {estimator!r}")
+        sources = [HeldSource.parse(h) for h in held or []]
+        if out is not None and out.suffix.lower() != ".toml":
+            raise UsageError(f"--out must name a .toml file, not {str(out)!r}")
+        refuse_overwriting_inputs(
+            [out], _inputs(cases, timelog, config, *(source.path for source in sources))
+        )
+        cfg = load_config(config)
+        valid, warnings = load_cases(cases)
+        ui.problems(warnings)
+        log = load_time_log(
+            timelog, valid, cycle_days=cfg.cycle_days, held=sources, max_hours=max_hours
+        )
+        ui.problems(log.problems)
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=ui.err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("bootstrap", total=bootstrap or 1)
+            result = calibrate(
+                valid,
+                log,
+                cfg,
+                estimator=estimator,  # type: ignore[arg-type]
+                folds=folds,
+                replicates=bootstrap,
+                level=level,
+                min_cases=min_cases,
+                seed=seed,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        if out is not None:
+            text = fitted_toml(result)
+
+            def write_text(path: Path) -> None:
+                path.write_text(text, encoding="utf-8")
+
+            write_all([(out, write_text)], make_dirs=True)
+        if json_out:
+            ui.emit_json({"status": "ok", **result.to_dict(), "file": str(out) if out else None})
+        elif not quiet:
+            _render_calibration(result, out, Console())
+
+
+def _render_calibration(result: Calibration, out: Path | None, console: Console) -> None:
+    from rich import box
+    from rich.markup import escape
+
+    level = f"{result.level:.0%} CI"
+    table = Table(
+        title=f"Effort figures fitted from {result.log_file} ({result.shape.replace('_', '-')} "
+        f"log: {result.entries:,} entries, {result.cases:,} cases, {result.periods} period(s))",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    for column in ("figure", "current", "fitted", level, "cases", "verdict"):
+        left = column in ("figure", "verdict")
+        table.add_column(column, justify="left" if left else "right", no_wrap=not left)
+    notes: list[str] = []
+    symbol = {"hours": "h", "default_hours": "h", "multiply": "×", "add": "+"}
+    for f in result.figures:
+        where = "default" if f.kind == "default_hours" else f"{f.section[7:]} #{f.index} {f.rule}"
+        if f.status != "fitted":
+            verdict = "[yellow]not fitted[/yellow]"  # the warning above says why
+            fitted, interval = "—", "—"
+        else:
+            fitted = f"{f.fitted:.4g}"
+            interval = "—" if f.low != f.low else f"{f.low:.3g}–{f.high:.3g}"
+            verdict = "[bold]changed[/bold]" if f.significant else "n.s."
+        table.add_row(
+            f"{escape(where)} ({symbol[f.kind]})",
+            f"{f.current:g}",
+            fitted,
+            interval,
+            f"{f.cases:,}",
+            verdict,
+        )
+    console.print(table)
+    if result.held_out:
+        errors = Table(
+            title=f"Held-out error ({result.folds}-fold, grouped by {result.clusters})",
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+        )
+        for column in ("figures", "MAE (h)", "MAPE"):
+            errors.add_column(column, justify="left" if column == "figures" else "right")
+        names = {
+            "current": f"current ({result.original.source})",
+            "gamma": "fitted, gamma (Gamma quasi-likelihood)",
+            "nnls": "fitted, nnls (non-negative least squares)",
+        }
+        for key, scores in result.held_out.items():
+            mark = " [green]← used[/green]" if key == result.estimator else ""
+            errors.add_row(names[key] + mark, f"{scores.mae:.4g}", f"{scores.mape:.1%}")
+        console.print(errors)
+    notes.append(
+        "(h) hours, (×) multiply, (+) add; changed: the current figure lies outside the "
+        "interval; n.s.: not significantly different from the current figure (inside the interval)"
+    )
+    notes.append(
+        f"estimator: {result.estimator}; intervals: percentile bootstrap over "
+        f"{result.clusters}s, {result.replicates} replicates"
+    )
+    notes.append(
+        f"fitted model written to {out}"
+        if out
+        else "use --out fitted.toml to write the fitted model"
+    )
+    for note in notes:
+        console.print(escape(note), highlight=False)
+
+
 # -- generate ---------------------------------------------------------------------------------
 
 
@@ -406,6 +711,18 @@ def generate(
     ] = 3,
     fmt: Annotated[str, typer.Option("--format", help="parquet | csv | xlsx")] = "parquet",
     seed: SeedOpt = 0,
+    time_log: Annotated[
+        bool,
+        typer.Option(
+            "--time-log",
+            help="Also write time logs drawn from the model's figures: timelog_cases, "
+            "timelog_officers and held (see README).",
+        ),
+    ] = False,
+    periods: Annotated[
+        int, typer.Option("--periods", min=1, help="Periods (cycles) in the time logs.")
+    ] = 3,
+    config: ConfigOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
@@ -429,10 +746,28 @@ def generate(
                 fmt=fmt,  # type: ignore[arg-type]
                 progress=lambda done, total: status.update(f"generating cases {done:,}/{total:,}"),
             )
+        logs: dict[str, Path] = {}
+        if time_log:
+            from assigncli.timelog import write_time_logs
+
+            with ui.err.status("generating time logs", spinner="dots"):
+                logs = write_time_logs(
+                    out_dir, roster_path, cases_path, load_config(config),
+                    fmt=fmt, periods=periods, seed=seed,
+                )  # fmt: skip
         if json_out:
-            ui.emit_json({"status": "ok", "roster": str(roster_path), "cases": str(cases_path)})
+            ui.emit_json(
+                {
+                    "status": "ok",
+                    "roster": str(roster_path),
+                    "cases": str(cases_path),
+                    **{f"time_log_{k}": str(v) for k, v in logs.items()},
+                }
+            )
         else:
             ui.err.print(f"wrote {roster_path} and {cases_path}")
+            if logs:
+                ui.err.print("wrote time logs " + ", ".join(str(p) for p in logs.values()))
 
 
 # -- compare ----------------------------------------------------------------------------------
@@ -549,6 +884,130 @@ def _render_comparison(comparison: Comparison, files: dict[str, str], console: C
     notes += [f"{name}: {path}" for name, path in files.items()]
     console.print(table)
     console.print(Panel("\n".join(notes), expand=False))
+
+
+# -- explain ----------------------------------------------------------------------------------
+
+
+@app.command()
+def explain(
+    plan_file: Annotated[
+        Path, typer.Argument(help="A plan written by `assign plan` (its manifest beside it).")
+    ],
+    case: Annotated[
+        list[str] | None,
+        typer.Option("--case", "-c", help="A case to explain (repeat for several)."),
+    ] = None,
+    cases_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--cases",
+            help="Explain every case listed in this file (case_id column, or .txt lines).",
+        ),
+    ] = None,
+    officer: Annotated[
+        list[str] | None,
+        typer.Option("--officer", help="An officer whose load to explain (repeat for several)."),
+    ] = None,
+    alternatives: Annotated[
+        int, typer.Option("--alternatives", min=0, help="Alternatives shown per case.")
+    ] = 3,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write one row per explained case here (.csv, .xlsx, .parquet)."
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Why a case went to its officer (eligibility, continuity, what each alternative would cost,
+    what bounds the peak), and what an officer's load is made of.
+
+    Re-reads the plan's inputs named in its manifest and refuses (exit 3) when they changed.
+    Example: assign explain out/plan.csv --case C0000001 --officer OFF00039
+    """
+    from assigncli.analysis.explain import (
+        explain_cases,
+        explain_officer,
+        explanation_table,
+        load_plan_context,
+        read_case_ids,
+    )
+    from assigncli.render.explain import print_case, print_officer
+    from assigncli.write import output_paths, refuse_overwriting_inputs, write_table
+
+    ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
+    with failures(ui):
+        wanted = list(case or [])
+        if cases_file is not None:
+            wanted += read_case_ids(cases_file)
+        officers = list(officer or [])
+        if not wanted and not officers:
+            raise UsageError("name something to explain: --case ID, --cases FILE or --officer ID")
+        if out is not None:
+            output_paths(out)  # rejects unknown extensions before any work
+            refuse_overwriting_inputs([out], [plan_file])
+            if not wanted:
+                raise UsageError("--out writes case explanations: give --case or --cases")
+        with ui.err.status("starting", spinner="dots") as status:
+            ctx = load_plan_context(
+                plan_file,
+                audit=bool(officers),
+                progress=lambda msg: status.update(f"[bold]{msg}[/bold]"),
+            )
+            refuse_overwriting_inputs(
+                [out], [Path(ctx.manifest["input_files"][role]) for role in ("roster", "cases")]
+            )
+            status.update("[bold]explaining[/bold]")
+            start = time.perf_counter()
+            explained, missing = explain_cases(ctx, wanted, alternatives=alternatives)
+            if missing and cases_file is None:
+                raise UsageError(
+                    f"case(s) not in the plan: {', '.join(missing[:5])}"
+                    + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+                )
+            people = [explain_officer(ctx, o) for o in officers]
+            ctx.seconds["explain"] = round(time.perf_counter() - start, 3)
+            if out is not None:
+                out.parent.mkdir(parents=True, exist_ok=True)
+                write_table(explanation_table(explained), out)
+        if missing:
+            ui.err.print(
+                f"[yellow]warning[/yellow]: {len(missing):,} case(s) of {cases_file} are not in "
+                f"the plan (first: {', '.join(missing[:5])})",
+                highlight=False,
+            )
+        if verbose:
+            ui.err.print(
+                "seconds: " + ", ".join(f"{k} {v:.2f}" for k, v in ctx.seconds.items()),
+                highlight=False,
+            )
+        if json_out:
+            ui.emit_json(
+                {
+                    "status": "ok",
+                    "plan": str(plan_file),
+                    "cases": [e.to_dict() for e in explained],
+                    "officers": [o.to_dict() for o in people],
+                    "missing": missing,
+                    "file": str(out) if out else None,
+                    "seconds": ctx.seconds,
+                }
+            )
+        elif not quiet:
+            console = Console(highlight=False)
+            shown = explained if out is None else explained[:_SHOWN_WITH_OUT]
+            for e in shown:
+                print_case(e, console)
+            if out is not None:
+                ui.err.print(f"wrote {len(explained):,} case explanation(s) to {out}")
+            for o in people:
+                print_officer(o, console)
+
+
+_SHOWN_WITH_OUT = 3  # case explanations printed when the rest go to --out
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ import polars as pl
 import psutil
 
 from assigncli import __version__
+from assigncli.analysis.robustness import Robustness, RobustnessOptions, assess_robustness
 from assigncli.check import CheckReport, check_plan, officer_summary
 from assigncli.config import Config
 from assigncli.effort import estimate_effort
@@ -85,6 +86,8 @@ class PlanRun:
     officers: pl.DataFrame
     check: CheckReport
     phases: tuple[Phase, ...]
+    robustness: Robustness | None = None
+    sheet: str | None = None  # the worksheet read from Excel inputs (None: the first)
 
     @property
     def warnings(self) -> tuple[InputIssue, ...]:
@@ -100,19 +103,28 @@ def run_plan(
     clock: PhaseClock | None = None,
     progress: Callable[[str], None] | None = None,
     sheet: str | None = None,
+    robustness: RobustnessOptions | None = None,
+    robustness_progress: Callable[[int, int], None] | None = None,
 ) -> PlanRun:
     """Solve one planning cycle. Raises AssignError subclasses for every user-caused failure.
 
-    ``sheet`` names the worksheet read from Excel inputs (default: the first).
+    ``sheet`` names the worksheet read from Excel inputs (default: the first). With
+    ``robustness``, the fixed plan is then evaluated under wrong effort figures
+    (`analysis.robustness`); ``robustness_progress`` receives (draws done, draws).
     """
     clock = clock or PhaseClock()
     with clock.phase("read+validate"):
         inputs = load_inputs(roster_path, cases_path, config, sheet=sheet)
     with clock.phase("effort"):
         # Planning needs the hours and skills only, not the audit columns of `assign effort`.
+        # Robustness replays the effort model per pattern, which the audit columns name.
         model_issues = IssueLog()
         cases = estimate_effort(
-            inputs.cases, config, audit=False, issues=model_issues, cases_file=inputs.cases_file
+            inputs.cases,
+            config,
+            audit=robustness is not None,
+            issues=model_issues,
+            cases_file=inputs.cases_file,
         )
         # The validated table without effort would only hold its replaced columns in memory.
         inputs = replace(inputs, cases=cases, problems=(*inputs.problems, *model_issues.problems))
@@ -131,6 +143,21 @@ def run_plan(
                 + "; ".join(report.violations)
             )
         officers = officer_summary(inputs.roster, cases, plan, config, checked=report)
+    assessed = None
+    if robustness is not None:
+        with clock.phase("robustness"):
+            ids = pl.Series(problem.officer_ids, dtype=pl.String)
+            final = plan["officer_id"].cast(pl.Enum(ids), strict=False).to_physical()
+            assessed = assess_robustness(
+                cases,
+                final.cast(pl.Int64).fill_null(-1).to_numpy(),
+                plan["moved"].to_numpy(),
+                problem.available,
+                problem.officer_ids,
+                config,
+                robustness,
+                progress=robustness_progress,
+            )
     return PlanRun(
         inputs=inputs,
         config=config,
@@ -142,6 +169,8 @@ def run_plan(
         officers=officers,
         check=report,
         phases=tuple(clock.phases),
+        robustness=assessed,
+        sheet=sheet,
     )
 
 
@@ -159,6 +188,12 @@ def manifest(run: PlanRun, input_hashes: dict[str, str], outputs: dict[str, str]
         },
         "created_unix": round(time.time(), 3),
         "inputs": input_hashes,
+        # Where the inputs were read, resolved, so that `assign explain` can re-read and re-hash them.
+        "input_files": {
+            "roster": str(Path(run.inputs.roster_file).resolve()),
+            "cases": str(Path(run.inputs.cases_file).resolve()),
+            "sheet": run.sheet,
+        },
         "outputs": outputs,
         "config": run.config.to_dict(),
         "options": {
@@ -181,4 +216,5 @@ def manifest(run: PlanRun, input_hashes: dict[str, str], outputs: dict[str, str]
         "components": [c.to_dict() for c in run.solution.components],
         "phases": [p.to_dict() for p in run.phases],
         "warnings": [p.to_dict() for p in run.warnings],
+        **({"robustness": run.robustness.to_dict()} if run.robustness is not None else {}),
     }

@@ -580,10 +580,98 @@ _CAPTIONS = {
 }
 
 
+def _scale_text(value: float | None) -> str:
+    if value is None:
+        return "already over"
+    return "∞" if math.isinf(value) else f"×{value:.3g}"
+
+
+def robustness_chart(run: PlanRun) -> alt.TopLevelMixin | None:
+    """Histogram of the Monte Carlo peaks, with the plan's own peak and 100% marked."""
+    r = run.robustness
+    if r is None or r.monte_carlo is None:
+        return None
+    rows = [{"peak": float(p)} for p in r.monte_carlo.peaks]
+    bars = (
+        alt.Chart(alt.InlineData(values=rows))
+        .mark_bar(color=_OPTIMIZED_COLOR, opacity=0.8)
+        .encode(
+            x=alt.X(
+                "peak:Q",
+                bin=alt.Bin(maxbins=40),
+                title="peak utilization in a draw",
+                axis=alt.Axis(format="%"),
+            ),
+            y=alt.Y("count():Q", title="draws"),
+        )
+    )
+    nominal = (
+        alt.Chart(alt.InlineData(values=[{"level": r.nominal_peak}]))
+        .mark_rule(color="#111827", strokeWidth=2)
+        .encode(x="level:Q")
+    )
+    chart = (bars + nominal + _hundred_percent()).properties(width=_WIDTH, height=220)
+    return cast(alt.TopLevelMixin, chart)
+
+
+def _robustness_section(run: PlanRun) -> tuple[str, dict[str, Any]]:
+    """The robustness section (empty without --robustness) and its chart spec, if any."""
+    r = run.robustness
+    if r is None:
+        return "", {}
+    rows = "".join(
+        f"<tr><th scope='row'>{_e(s.kind)}</th><th scope='row'>{_e(s.rule)}"
+        f"{' *' if s.approximate else ''}</th><td>{s.cases:,}</td><td>{s.hours:,.0f}</td>"
+        f"<td>{_e(_scale_text(s.scale_to_full))}</td><td>{_e(s.officer_to_full or '')}</td>"
+        f"<td>{_e(_scale_text(s.scale_to_peak_rise))}</td></tr>"
+        for s in r.rules
+    )
+    b = r.budgeted
+    text = [
+        f"<p class='caption'>The plan is held fixed and its loads re-evaluated. For each effort "
+        f"figure: how many times its hours could be multiplied before any officer passes 100% of "
+        f"available hours, and before the peak ({_e(f'{r.nominal_peak:.2%}')}) rises "
+        f"{_e(f'{r.peak_rise:.0%}')}. Small numbers mark the estimates that matter.</p>",
+        "<table class='metrics'><thead><tr><th>kind</th><th>figure</th><th>cases</th>"
+        "<th>hours</th><th>scale to 100%</th><th>first over</th>"
+        f"<th>scale to peak +{_e(f'{r.peak_rise:.0%}')}</th></tr></thead><tbody>{rows}</tbody></table>",
+        f"<p class='caption'><b>Budgeted uncertainty</b> (Bertsimas–Sim): every case's effort "
+        f"within ±{_e(f'{b.deviation:.0%}')}, at most Γ = √(2 n ln(1/ε)) of an officer's n cases "
+        f"off at once (confidence {_e(f'{b.confidence:.0%}')}, median Γ {b.median_gamma:.1f}): "
+        f"peak <b>{_e(f'{b.peak:.2%}')}</b> ({_e(b.officer or '–')}), "
+        f"{b.officers_over:,} officer(s) over 100%.</p>",
+    ]
+    specs: dict[str, Any] = {}
+    mc = r.monte_carlo
+    if mc is not None:
+        text.append(
+            f"<p class='caption'><b>Monte Carlo</b>: {mc.draws:,} draws (seed {mc.seed}), "
+            f"per-case lognormal noise CV {_e(f'{mc.case_cv:.0%}')} and per-figure correlated "
+            f"error CV {_e(f'{mc.rule_cv:.0%}')}: peak median <b>{_e(f'{mc.peak_p50:.2%}')}</b>, "
+            f"90% of draws between {_e(f'{mc.peak_p05:.2%}')} and {_e(f'{mc.peak_p95:.2%}')}; "
+            f"P(any officer over 100%) <b>{_e(f'{mc.p_any_over:.1%}')}</b> (95% interval "
+            f"{_e(f'{mc.p_any_over_low:.1%}')}–{_e(f'{mc.p_any_over_high:.1%}')}).</p>"
+        )
+        chart = robustness_chart(run)
+        if chart is not None:
+            specs["robustness"] = (
+                chart.configure_view(stroke=None)
+                .configure_axis(labelFontSize=12, titleFontSize=12, titleFontWeight="normal")
+                .to_dict()
+            )
+            text.append(
+                '<div class="chart" id="robustness" role="img" '
+                'aria-label="Monte Carlo peaks"></div>'
+            )
+    return "<h2>How robust the plan is to wrong effort figures</h2>" + "".join(text), specs
+
+
 def render_report(comparison: Comparison, *, title: str, subtitle: str) -> str:
     """The whole report as one HTML document (no external resources)."""
     run = comparison.run
     specs = chart_specs(comparison)
+    robustness, robustness_specs = _robustness_section(run)
+    specs.update(robustness_specs)
     sections = []
     for chart_id in CHART_IDS:
         heading, caption = _CAPTIONS[chart_id]
@@ -622,6 +710,7 @@ def render_report(comparison: Comparison, *, title: str, subtitle: str) -> str:
 <p class="sub">{_e(subtitle)}</p>
 {_headline(comparison)}
 {"".join(sections)}
+{robustness}
 <h2>All metrics</h2>
 <p class="caption">Best value in each row marked ✓, among the plans that keep every rule.
 Hover a metric for its definition.</p>
