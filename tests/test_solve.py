@@ -408,8 +408,8 @@ def test_exact_path_is_never_above_the_scale_path_when_caps_bind() -> None:
     roster = generate_roster(160, 5, seed=11)
     cases_ = estimate_effort(generate_cases(roster, 20_000, seed=11), default_config())
     inst = Instance(roster, cases_, default_config())
-    scale, _, _ = run(inst, solver="scale", time_limit=4.0)
-    exact, _, report = run(inst, solver="exact", time_limit=6.0, workers=2)
+    scale, _, _ = run(inst, solver="scale", time_limit=20.0, work_rate=0.02)
+    exact, _, report = run(inst, solver="exact", time_limit=20.0, work_rate=0.03)
     assert_valid(report)
     assert exact.certificate.unassigned <= scale.certificate.unassigned
     assert exact.certificate.objective <= scale.certificate.objective * (1 + 1e-9)

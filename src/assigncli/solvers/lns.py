@@ -275,8 +275,15 @@ class Lns:
         piece = cut(comp, self.state, officers)
         moves = self._moves_left(piece)
         goal: Goal = "balance" if kind == "low" or self._peak_closed() else "peak"
+        # Over the whole component the peak goes alone: a proof there is the component's bound.
         model = CpsatModel(
-            piece.comp, goal, piece.start, max_moves=moves, ceiling=self.key[1], lower=self.bound
+            piece.comp,
+            goal,
+            piece.start,
+            max_moves=moves,
+            ceiling=self.key[1],
+            lower=self.bound,
+            with_balance=not piece.whole,
         )
         result = model.solve(
             work=work, seconds=seconds, workers=self.workers, seed=self.seed, log=self.log

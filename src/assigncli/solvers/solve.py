@@ -309,7 +309,9 @@ def _solve_component(
     )
     used = sum(clock.steps.values())
     work = budget.work if budget.deterministic else math.inf
-    result = engine.run(work, budget.deadline, whole_first=method == "exact")
+    # The whole component first only where one round over it is affordable.
+    whole_first = method == "exact" and comp.size <= EXACT_SIZE_LIMIT
+    result = engine.run(work, budget.deadline, whole_first=whole_first)
     state = result.state
     cancel_round_trips(comp, state)
     if result.bound > bound:
