@@ -225,11 +225,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--suite",
-        choices=("all", "scale", "mid"),
+        choices=("all", "scale", "mid", "pcmax"),
         default="all",
-        help="scale: the scaling series (c); mid: mid-size continuous-effort dockets (b)",
+        help="scale: the scaling series (c); mid: mid-size continuous-effort dockets (b); "
+        "pcmax: benchmark (a), P‖Cmax classes (see pcmax.py); all: the three",
     )
-    args = parser.parse_args()
+    args, rest = parser.parse_known_args()
+    if args.suite == "pcmax":
+        import pcmax
+
+        pcmax.main(rest + (["--quick"] if args.quick else []))
+        return
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     sizes = QUICK if args.quick else QUICK + SCALE
     if args.max_cases:
         sizes = [s for s in sizes if s.cases <= args.max_cases]
@@ -271,6 +279,10 @@ def main() -> None:
     report = "\n".join(lines) + "\n"
     (RESULTS / "latest.md").write_text(report)
     print(report)
+    if args.suite == "all":
+        import pcmax
+
+        pcmax.main(["--quick"] if args.quick else [])
 
 
 if __name__ == "__main__":

@@ -20,8 +20,6 @@ with more, the wall clock. The deadline is always the safety net.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import math
 import os
@@ -29,7 +27,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Literal
 
 import numpy as np
@@ -44,6 +41,7 @@ from assigncli.result import (
     status_of,
 )
 from assigncli.solvers import stopping
+from assigncli.solvers.bounds import lower_bound
 from assigncli.solvers.component import (
     Component,
     State,
@@ -61,6 +59,7 @@ from assigncli.solvers.heuristics import (
 )
 from assigncli.solvers.lns import ROUND_CHARGE, Key, Lns, objective_key
 from assigncli.solvers.lp import ComponentLP
+from assigncli.solvers.packing import solve_peak
 
 log = logging.getLogger(__name__)
 
@@ -151,19 +150,9 @@ def _budget_split(
     return [int(s) for s in share]
 
 
-def _optional(name: str) -> ModuleType | None:
-    """A solver module that may not be installed in this build (bounds, packing)."""
-    if importlib.util.find_spec(name) is None:
-        return None
-    return importlib.import_module(name)
-
-
-def _extra_bound(comp: Component, work: float, workers: int) -> tuple[float, str]:
+def _extra_bound(comp: Component, work: float, workers: int, seed: int) -> tuple[float, str]:
     """Integer-aware lower bounds (P||Cmax-type, Hall-type, feasibility) from `bounds`."""
-    module = _optional("assigncli.solvers.bounds")
-    if module is None:
-        return 0.0, "none"
-    found = module.lower_bound(comp, work=work, workers=workers)
+    found = lower_bound(comp, work=work, workers=workers, seed=seed)
     return float(found.value), str(found.argument)
 
 
@@ -176,12 +165,9 @@ def _packing(
     seed: int,
     deadline: float,
     max_moves: int | None,
-) -> tuple[State, float, bool, str] | None:
+) -> tuple[State, float, bool, str]:
     """The exact search for small hard components (binary search on the peak), from `packing`."""
-    module = _optional("assigncli.solvers.packing")
-    if module is None:
-        return None
-    found = module.solve_peak(
+    found = solve_peak(
         comp, state, work=work, workers=workers, seed=seed, deadline=deadline, max_moves=max_moves
     )
     return found.state, float(found.bound), bool(found.optimal), str(found.argument)
@@ -244,7 +230,9 @@ def _solve_component(
     log.debug(
         "LP levels solved: %d of 4 (by type: %s, per arc: %s)", lp.levels_solved, by_type, per_arc
     )
-    extra, extra_argument = _extra_bound(comp, work=budget.work * 0.05, workers=workers)
+    extra, extra_argument = _extra_bound(
+        comp, work=budget.work * 0.1, workers=workers, seed=options.seed
+    )
     if extra > bound:
         bound, argument = extra, extra_argument
     clock.done("bounds")
@@ -288,12 +276,11 @@ def _solve_component(
             deadline=budget.at(0.6),
             max_moves=max_moves,
         )
-        if found is not None:
-            packed, packed_bound, _optimal, packed_argument = found
-            if _rank(comp, packed) < _rank(comp, state):
-                state = packed
-            if packed_bound > bound:
-                bound, argument = packed_bound, packed_argument
+        packed, packed_bound, _optimal, packed_argument = found
+        if _rank(comp, packed) < _rank(comp, state):
+            state = packed
+        if packed_bound > bound:
+            bound, argument = packed_bound, packed_argument
         clock.done("packing")
 
     # 5. The search, on every path, until the gap is closed or the budget is spent.
