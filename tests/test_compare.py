@@ -74,18 +74,21 @@ def test_forced_moves_are_the_same_for_every_lawful_plan(comparison: Comparison)
         assert 0 <= compared.forced_moves <= compared.metrics.moves
 
 
-def test_best_values_include_ties_and_skip_plans_that_break_rules(comparison: Comparison) -> None:
-    """Best marks go to every tied plan, never to a rule breaker (except for rule breaks)."""
+def test_no_column_beats_a_best_mark(comparison: Comparison) -> None:
+    """A best mark sits on the best value among all plans (ties included), the status quo too:
+    no other column holds a better value (regression: moves 690 marked against the status
+    quo's 77)."""
     specs = {s.key: s for s in METRICS}
-    assert set(comparison.best(specs["rule_breaks"])) == {
-        p.name for p in comparison.plans if p.metrics.rule_breaks == 0
-    }
     assert comparison.best(specs["median_utilization"]) == ()
     assert comparison.best(specs["officers_on_roster"]) == ()
-    breakers = {p.name for p in comparison.plans if p.metrics.rule_breaks > 0}
     for spec in METRICS:
-        if spec.key != "rule_breaks":
-            assert not breakers & set(comparison.best(spec))
+        if spec.better is None:
+            continue
+        values = {n: comparison.value(n, spec.key) for n in comparison.names}
+        known = [v for v in values.values() if v is not None]
+        best = min(known) if spec.better == "lower" else max(known)
+        marked = set(comparison.best(spec))
+        assert marked == {n for n, v in values.items() if v is not None and abs(v - best) < 1e-9}
 
 
 def test_table_has_a_row_per_metric_and_a_column_per_plan(comparison: Comparison) -> None:

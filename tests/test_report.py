@@ -191,3 +191,24 @@ def test_plan_report_compares_the_plan_with_the_status_quo_only(comparison: Comp
     single = compare_with_baselines(comparison.run, baselines=("status_quo",))
     assert single.names == ("status_quo", "optimized")
     assert "greedy by effort" in compare_report_html(comparison)
+
+
+def test_no_column_beats_a_checked_value_in_the_metric_table(tmp_path: Path) -> None:
+    """In count rows, the ✓ sits on the lowest value of the row, whichever plan holds it — here
+    the status quo, which breaks rules and moves least (regression: moves 690 ✓ against the
+    status quo's 77)."""
+    roster, cases = write_dataset(
+        tmp_path, n_cases=800, n_officers=14, n_offices=2, seed=5, fmt="csv"
+    )
+    comparison = compare_files(roster, cases, default_config(), OPTIONS)
+    assert comparison.plan("status_quo").metrics.rule_breaks > 0
+    text = compare_report_html(comparison)
+    table = text[text.index('<table class="metrics">') :]
+    table = table[: table.index("</table>")]
+    for label in ("moves", "officers over 100%", "unassigned cases"):
+        row = table[table.index(f">{label}</th>") :]
+        row = row[: row.index("</tr>")]
+        cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+        values = [int(c.replace("✓", "").replace(",", "").strip()) for c in cells]
+        checked = [v for c, v in zip(cells, values, strict=True) if "✓" in c]
+        assert checked and set(checked) == {min(values)}, (label, cells)

@@ -535,12 +535,15 @@ def write_plan_set(
     *,
     report: tuple[Path, Writer] | None = None,
     lock_wait: float = LOCK_WAIT_SECONDS,
+    before_commit: Callable[[], None] | None = None,
 ) -> dict[str, str]:
     """Commit plan, officer summary, optional report and manifest as one set (see module doc).
 
     The manifest is written with an ``integrity`` entry: the commit token and, per file, its name
     relative to the manifest and its SHA-256. Missing directories are created. Returns the hashes
     by role. OutputError (exit 5) for anything that cannot be written, nothing changed then.
+    ``before_commit`` runs once everything is staged, just before the commit; an exception it
+    raises (a stop request) abandons the set like a failed write.
     """
     files: list[tuple[str, Path, Writer]] = [
         ("plan", paths.plan, lambda temp: _write_table_to(plan, temp)),
@@ -572,6 +575,12 @@ def write_plan_set(
                 [(paths.manifest, lambda temp: _write_json_to(document, temp))], token=token
             )
             ready = _ready_name(paths.manifest, os.getpid(), token)
+            if before_commit is not None:
+                try:
+                    before_commit()
+                except BaseException:
+                    _remove_quietly(manifest_temp)
+                    raise
             try:
                 os.replace(manifest_temp, ready)
             except OSError as exc:

@@ -43,9 +43,9 @@ __all__ = [
     "compare_report_html",
     "html_writer",
     "plan_report_html",
+    "prepare_report",
     "render_report",
     "write_compare_report",
-    "write_plan_report",
 ]
 
 CHART_IDS: tuple[str, ...] = ("utilization", "offices", "over-capacity", "moves")
@@ -64,6 +64,12 @@ _OVER_COLOR = "#dc2626"
 
 # The bundle's own entry point: the three libraries as globals for the page script.
 _GLOBALS = "window.vegaEmbed = vegaEmbed; window.vega = vega; window.vegaLite = vegaLite;"
+
+
+def prepare_report() -> None:
+    """Build what every report embeds (the Vega libraries) now rather than at the first report,
+    so that a caller can account for its time before the run."""
+    _vega_bundle()
 
 
 @functools.cache
@@ -712,7 +718,8 @@ def render_report(comparison: Comparison, *, title: str, subtitle: str) -> str:
 {"".join(sections)}
 {robustness}
 <h2>All metrics</h2>
-<p class="caption">Best value in each row marked ✓, among the plans that keep every rule.
+<p class="caption">Best value in each row marked ✓, among all plans (ties included; the
+status quo may break rules, counted in their own row).
 Hover a metric for its definition.</p>
 {_metric_table(comparison)}
 {broken}
@@ -760,8 +767,3 @@ def html_writer(text: str) -> Callable[[Path], None]:
 def write_compare_report(comparison: Comparison, path: Path) -> None:
     """Render and write the comparison report atomically."""
     write_all([(path, html_writer(compare_report_html(comparison)))])
-
-
-def write_plan_report(run: PlanRun, path: Path) -> None:
-    """Render and write the single-plan report atomically."""
-    write_all([(path, html_writer(plan_report_html(run)))])

@@ -299,6 +299,8 @@ class CpsatModel:
         wall time at the latest (the safety net) or by Ctrl-C."""
         solver = cp_model.CpSolver()
         params = solver.parameters
+        # Ctrl-C is the CLI's to handle (see interrupt.py): CP-SAT's own handler would swallow it.
+        params.catch_sigint_signal = False
         params.max_time_in_seconds = max(0.01, seconds)
         params.max_deterministic_time = max(0.01, work)
         params.num_workers = max(1, workers)

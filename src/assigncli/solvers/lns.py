@@ -176,7 +176,7 @@ class Lns:
         max_moves: int | None,
         seed: int,
         workers: int,
-        progress: Callable[[str], None] | None = None,
+        progress: Callable[..., None] | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
         self.comp = comp
@@ -374,9 +374,7 @@ class Lns:
             elif not proven and not improved:
                 size = max(MIN_SIZE, int(size * 0.8))
             if self.progress is not None and (improved or rounds % 20 == 0):
-                self.progress(
-                    f"search round {rounds}: peak {self.key[1]:.2%}, bound {self.bound:.2%}"
-                )
+                self.progress(f"search round {rounds}", peak=self.key[1], bound=self.bound)
         _log.debug(
             "lns stopped after %d rounds by %s (work %.2f of %.2f)",
             rounds,

@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.linear_solver import linear_solver_pb2, pywraplp
 
+from assigncli import interrupt
 from assigncli.problem import NO_CAP, BoolArray, FloatArray, IntArray
 from assigncli.solvers.component import BALANCE_LEVELS, Component, csr
 from assigncli.solvers.heuristics import water_fill
@@ -434,11 +435,12 @@ class ComponentLP:
     def _solve(self) -> int:
         """Solve the current model; returns the pywraplp status (NOT_SOLVED past the deadline)."""
         left = self.deadline - time.perf_counter()
-        if left <= 0:
+        if left <= 0 or interrupt.stop_requested():
             return int(pywraplp.Solver.NOT_SOLVED)
         if left != float("inf"):
             self.solver.SetTimeLimit(max(1, int(left * 1000)))
-        return int(self.solver.Solve())
+        with interrupt.register(self.solver.InterruptSolve):
+            return int(self.solver.Solve())
 
     def _objective(self, terms: list[tuple[pywraplp.Variable, float]], maximize: bool) -> None:
         objective = self.solver.Objective()
@@ -455,7 +457,7 @@ class ComponentLP:
         levels: int = 4,
         deadline: float = float("inf"),
         balance: bool = True,
-        progress: Callable[[str], None] | None = None,
+        progress: Callable[..., None] | None = None,
         deterministic: bool = False,
     ) -> LPResult:
         """Solve levels 1..`levels` (2 gives the bound only) by `deadline` (time.perf_counter()).
@@ -503,7 +505,7 @@ class ComponentLP:
         self._peak = float(self.peak.solution_value()) if comp.measured.any() else 0.0
         self._take_snapshot()
         if progress is not None:
-            progress(f"LP bound {self._peak:.2%}")
+            progress("LP solved", bound=self._peak)
         if levels <= 2:
             return self._result("optimal", 2)
 

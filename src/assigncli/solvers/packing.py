@@ -24,10 +24,12 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from ortools.sat.python import cp_model
 
+from assigncli import interrupt
 from assigncli.problem import NO_CAP, IntArray
 from assigncli.solvers.bounds import (
     PACKING,
@@ -225,7 +227,7 @@ class PackingModel:
             for var, value in zip(variables, values.tolist(), strict=True):
                 self.model.add_hint(var, int(value))
         solver = _solver(work, deadline, self.workers, self.seed)
-        status = solver.solve(self.model)
+        status = _solve(solver, self.model)
         used = float(solver.deterministic_time)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             values = np.asarray(solver.response_proto.solution, dtype=np.int64)[self.index]
@@ -432,7 +434,7 @@ class CaseModel:
                 for o, var in options:
                     self.model.add_hint(var, int(who[j] == o))
         solver = _solver(work, deadline, self.workers, self.seed)
-        status = solver.solve(self.model)
+        status = _solve(solver, self.model)
         used = float(solver.deterministic_time)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return Probe("feasible", self._read(solver), used)
@@ -462,7 +464,7 @@ class CaseModel:
                 self.model.add_hint(var, int(who[j] == o))
         self.model.minimize(self.span)
         solver = _solver(work, deadline, self.workers, self.seed)
-        status = solver.solve(self.model)
+        status = _solve(solver, self.model)
         self.model.clear_objective()  # type: ignore[no-untyped-call]
         if status == cp_model.INFEASIBLE:
             return None, int(capacity.max()) + 1
@@ -591,7 +593,7 @@ class ArcFlowModel:
         for i, c in enumerate(self.count.tolist()):
             model.add(cp_model.LinearExpr.sum([flow[a] for a in np.flatnonzero(kind == i)]) == c)
         solver = _solver(work, deadline, self.workers, self.seed)
-        status = solver.solve(model)
+        status = _solve(solver, model)
         used = float(solver.deterministic_time)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             values = np.array([solver.value(f) for f in flow], dtype=np.int64)
@@ -644,7 +646,15 @@ def _solver(work: float, deadline: float, workers: int, seed: int) -> cp_model.C
     # The full LP relaxation: on bin packing it is what proves infeasibility (the arc-flow LP is
     # the Gilmore–Gomory bound); without it a single worker rarely refutes anything.
     params.linearization_level = 2
+    # Ctrl-C is the CLI's to handle (see interrupt.py): CP-SAT's own handler would swallow it.
+    params.catch_sigint_signal = False
     return solver
+
+
+def _solve(solver: cp_model.CpSolver, model: cp_model.CpModel) -> Any:
+    """Solve, stoppable by a stop request (Ctrl-C) like every other solve."""
+    with interrupt.register(solver.stop_search):
+        return solver.solve(model)
 
 
 class _ArcFlowFirst:

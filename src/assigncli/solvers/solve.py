@@ -24,10 +24,9 @@ import logging
 import math
 import os
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -131,7 +130,17 @@ class _StepClock:
         self._last = now
 
 
-Progress = Callable[[str], None]
+class Progress(Protocol):
+    """Solver progress: a message and, when known, the incumbent's peak utilization and the
+    proven lower bound (over the whole problem, not one component)."""
+
+    def __call__(
+        self, message: str, /, *, peak: float | None = None, bound: float | None = None
+    ) -> None: ...
+
+
+def _silent(message: str, /, *, peak: float | None = None, bound: float | None = None) -> None:
+    pass
 
 
 def _budget_split(
@@ -210,7 +219,7 @@ def _solve_component(
 ) -> _ComponentResult:
     """Bound, candidates, polish, then the search until the budget is spent or the gap closed."""
     clock = _StepClock()
-    say = progress or (lambda _msg: None)
+    say = progress or _silent
     cp_log = (
         (lambda line: log.debug("cp-sat: %s", line)) if log.isEnabledFor(logging.DEBUG) else None
     )
@@ -263,7 +272,7 @@ def _solve_component(
     state = local_search(comp, best, budget.at(0.6), max_moves, floor=bound, max_steps=steps)
     state = rebalance(comp, state, max_pools=4 * comp.n_pools + 100, deadline=budget.at(0.9))
     clock.done("polish")
-    say(f"start {evaluate(comp, state).peak:.2%}, bound {bound:.2%}")
+    say("searching from the best candidate", peak=evaluate(comp, state).peak, bound=bound)
 
     # 4. Small hard components: the exact search on the peak by bin packing.
     if _is_packing_shaped(comp) and time.perf_counter() < budget.deadline:
@@ -378,11 +387,29 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
     parallel = min(workers, len(comps)) if comps else 1
     inner_workers = max(1, workers // parallel)
 
+    # The whole problem's peak is known once every component has a plan; its bound is the
+    # highest of the components' bounds.
+    peaks: dict[int, float] = {}
+    bounds: dict[int, float] = {}
+
     def component_progress(k: int) -> Progress | None:
         if progress is None:
             return None
         report = progress
-        return lambda msg: report(f"component {k + 1}/{len(comps)}: {msg}")
+
+        def say(message: str, /, *, peak: float | None = None, bound: float | None = None) -> None:
+            if peak is not None:
+                peaks[k] = peak
+            if bound is not None:
+                bounds[k] = max(bound, bounds.get(k, 0.0))
+            prefix = f"component {k + 1}/{len(comps)}: " if len(comps) > 1 else ""
+            report(
+                prefix + message,
+                peak=max(peaks.values()) if len(peaks) == len(comps) else None,
+                bound=max(bounds.values()) if bounds else None,
+            )
+
+        return say
 
     def run(k: int) -> _ComponentResult:
         comp = comps[k]
@@ -406,11 +433,12 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
         result = _solve_component(
             comp, budget_k, method_of(comp), options, budget, inner_workers, component_progress(k)
         )
-        if progress is not None:
-            ev = evaluate(comp, result.state)
-            progress(
-                f"component {k + 1}/{len(comps)} ({result.method}): incumbent {ev.peak:.2%}, "
-                f"bound {result.bound:.2%} ({result.argument})"
+        say = component_progress(k)
+        if say is not None:
+            say(
+                f"{result.method} done (bound: {result.argument})",
+                peak=evaluate(comp, result.state).peak,
+                bound=result.bound,
             )
         return result
 
