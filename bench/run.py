@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import mid
+
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data"
 RESULTS = ROOT / "results"
@@ -175,6 +177,47 @@ def phases(summary: dict[str, object]) -> str:
     return ", ".join(f"{p['phase']} {p['seconds']:.1f}s/{p['peak_mb']:.0f}MB" for p in items)
 
 
+def mid_suite(workers: int, max_cases: int | None) -> list[str]:
+    """Benchmark (b): see bench/mid.py."""
+    lines = [
+        "",
+        "## (b) mid-size dockets, continuous effort, every constraint",
+        "",
+        f"auto with --workers {workers} and with --workers 1 (deterministic budget); LPT and a "
+        "per-case HiGHS MIP (1 thread) with the same time. Gaps to the plan's proven bound; "
+        "ratios = baseline peak / plan peak (> 1: the baseline is worse).",
+        "",
+        "| size | officers | offices | limit s | gap | gap (1 worker) | wall s | lowest util "
+        "| LPT gap | LPT lowest | MIP gap | LPT / plan | MIP / plan | MIP vars, build s "
+        "| unassigned plan / MIP |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size in mid.MID:
+        if max_cases and size.cases > max_cases:
+            continue
+        roster, cases = mid.mid_dataset(ASSIGN, size)
+        auto = run_plan(roster, cases, "auto", size.time_limit, workers)
+        single = run_plan(roster, cases, "auto", size.time_limit, 1)
+        cert, one = auto["certificate"], single["certificate"]
+        assert isinstance(cert, dict) and isinstance(one, dict)
+        base = mid.baselines(roster, cases, size.time_limit)
+        bound = max(float(cert["lower_bound"]), float(one["lower_bound"]))
+        plan_peak = float(cert["objective"])
+        line = (
+            f"| {size.name} | {size.officers} | {size.offices} | {size.time_limit:g} "
+            f"| {mid.gap(plan_peak, bound)} | {mid.gap(float(one['objective']), bound)} "
+            f"| {auto['wall']:.1f} | {float(cert['min_utilization']):.1%} "
+            f"| {mid.gap(base['lpt_peak'], bound)} | {float(base['lpt_floor'] or 0):.1%} "
+            f"| {mid.gap(base['mip_peak'], bound)} | {mid.ratio(base['lpt_peak'], plan_peak)} "
+            f"| {mid.ratio(base['mip_peak'], plan_peak)} "
+            f"| {int(base['mip_vars'] or 0):,}, {float(base['mip_build'] or 0):.1f} "
+            f"| {cert['unassigned']} / {base.get('mip_unassigned')} |"
+        )
+        print(line, flush=True)
+        lines.append(line)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="issue-2 sizes only (1k, 5k, 20k)")
@@ -182,9 +225,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--suite",
-        choices=("scale", "pcmax"),
-        default="scale",
-        help="scale: the sizes above; pcmax: benchmark (a), P‖Cmax classes (see pcmax.py)",
+        choices=("all", "scale", "mid", "pcmax"),
+        default="all",
+        help="scale: the scaling series (c); mid: mid-size continuous-effort dockets (b); "
+        "pcmax: benchmark (a), P‖Cmax classes (see pcmax.py); all: the three",
     )
     args, rest = parser.parse_known_args()
     if args.suite == "pcmax":
@@ -207,6 +251,8 @@ def main() -> None:
         "| size | officers | offices | path | status | wall s | peak MB | gap | exact gap | greedy peak / plan peak | plan / I/O floor | phases |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    if args.suite == "mid":
+        sizes = []
     for size in sizes:
         roster, cases = dataset(size)
         auto = run_plan(roster, cases, "auto", size.time_limit, args.workers)
@@ -228,9 +274,15 @@ def main() -> None:
         )
         print(line, flush=True)
         lines.append(line)
+    if args.suite in ("all", "mid") and not args.quick:
+        lines += mid_suite(args.workers, args.max_cases)
     report = "\n".join(lines) + "\n"
     (RESULTS / "latest.md").write_text(report)
     print(report)
+    if args.suite == "all":
+        import pcmax
+
+        pcmax.main(["--quick"] if args.quick else [])
 
 
 if __name__ == "__main__":
