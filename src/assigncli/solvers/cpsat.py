@@ -31,8 +31,8 @@ from typing import Literal
 import numpy as np
 from ortools.sat.python import cp_model
 
+from assigncli import interrupt
 from assigncli.problem import NO_CAP, IntArray
-from assigncli.solvers import stopping
 from assigncli.solvers.component import BALANCE_LEVELS, Component, State
 
 HOURS_SCALE = 1000
@@ -309,7 +309,7 @@ class CpsatModel:
             params.log_search_progress = True
             params.log_to_stdout = False
             solver.log_callback = log
-        with stopping.register(solver.stop_search):
+        with interrupt.register(solver.stop_search):
             status = solver.solve(self.model)
         det = float(solver.response_proto.deterministic_time)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):

@@ -12,8 +12,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from assigncli import interrupt
 from assigncli.problem import NO_CAP, FloatArray, IntArray
-from assigncli.solvers import stopping
 from assigncli.solvers.component import BALANCE_LEVELS, Component, State, cancel_round_trips
 
 _EPS = 1e-9
@@ -389,7 +389,7 @@ def local_search(
     steps = 0
     while steps < max_steps:
         steps += 1
-        if steps % 64 == 0 and (time.perf_counter() > deadline or stopping.stop_requested()):
+        if steps % 64 == 0 and (time.perf_counter() > deadline or interrupt.stop_requested()):
             break
         i = int(np.argmax(util))
         peak = float(util[i])
@@ -567,7 +567,7 @@ def rebalance(comp: Component, state: State, max_pools: int, deadline: float) ->
         for p in order.tolist():
             if tried >= max_pools:
                 break
-            if tried % 32 == 0 and (time.perf_counter() > deadline or stopping.stop_requested()):
+            if tried % 32 == 0 and (time.perf_counter() > deadline or interrupt.stop_requested()):
                 return _finish(comp, state)
             arcs = comp.pool_arcs(p)
             current = state.flow[arcs]

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assigncli import interrupt
 from assigncli.problem import FloatArray, IntArray
 from assigncli.result import OPTIMAL_GAP
-from assigncli.solvers import stopping
 from assigncli.solvers.component import (
     Component,
     State,
@@ -325,7 +325,7 @@ class Lns:
         exhausted = True
         while used < work and rounds < max_rounds:
             now = time.perf_counter()
-            if now >= deadline or stopping.stop_requested():
+            if now >= deadline or interrupt.stop_requested():
                 break
             if self._peak_closed() and stall >= BALANCE_STALL:
                 exhausted = False

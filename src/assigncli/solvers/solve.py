@@ -30,6 +30,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
+from assigncli import interrupt
 from assigncli.problem import NO_CAP, ComponentIndex, IntArray, Problem
 from assigncli.result import (
     Certificate,
@@ -39,7 +40,6 @@ from assigncli.result import (
     relative_gap,
     status_of,
 )
-from assigncli.solvers import stopping
 from assigncli.solvers.bounds import lower_bound
 from assigncli.solvers.component import (
     Component,
@@ -467,7 +467,7 @@ def _resume_peak(
     work_left = options.time_limit * options.work_rate * 0.95 - sum(r.work for r in results)
     deadline = started + options.time_limit * 0.95
     results = list(results)
-    while not stopping.stop_requested():
+    while not interrupt.stop_requested():
         peaks = [evaluate(r.comp, r.state).peak for r in results]
         k = int(np.argmax(peaks))
         r = results[k]
