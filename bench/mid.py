@@ -25,6 +25,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from generated import generate
+
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data"
 SEED = 11
@@ -74,24 +76,7 @@ def mid_dataset(assign: Path, size: MidSize) -> tuple[Path, Path]:
     roster, cases = folder / "roster.parquet", folder / "cases.parquet"
     if not cases.exists():
         raw = folder / "raw"
-        subprocess.run(
-            [
-                str(assign),
-                "generate",
-                "--out-dir",
-                str(raw),
-                "--cases",
-                str(size.cases),
-                "--officers",
-                str(size.officers),
-                "--offices",
-                str(size.offices),
-                "--seed",
-                str(SEED),
-                "--quiet",
-            ],
-            check=True,
-        )
+        generate(assign, raw, size.cases, size.officers, size.offices, SEED)
         subprocess.run(
             [sys.executable, "-c", CONTINUOUS, str(raw), str(folder), str(SEED)], check=True
         )

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mid
+from generated import generate
 
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data"
@@ -55,24 +56,7 @@ def dataset(size: Size) -> tuple[Path, Path]:
     folder = DATA / f"{size.name}-{size.officers}-{size.offices}-s{SEED}"
     roster, cases = folder / "roster.parquet", folder / "cases.parquet"
     if not cases.exists():
-        subprocess.run(
-            [
-                str(ASSIGN),
-                "generate",
-                "--out-dir",
-                str(folder),
-                "--cases",
-                str(size.cases),
-                "--officers",
-                str(size.officers),
-                "--offices",
-                str(size.offices),
-                "--seed",
-                str(SEED),
-                "--quiet",
-            ],
-            check=True,
-        )
+        generate(ASSIGN, folder, size.cases, size.officers, size.offices, SEED)
     return roster, cases
 
 
