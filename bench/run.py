@@ -17,6 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import mid
+from generated import generate
+
 ROOT = Path(__file__).resolve().parent
 DATA = ROOT / "data"
 RESULTS = ROOT / "results"
@@ -54,24 +57,7 @@ def dataset(size: Size) -> tuple[Path, Path]:
     folder = DATA / f"{size.name}-{size.officers}-{size.offices}-s{SEED}"
     roster, cases = folder / "roster.parquet", folder / "cases.parquet"
     if not cases.exists():
-        subprocess.run(
-            [
-                str(ASSIGN),
-                "generate",
-                "--out-dir",
-                str(folder),
-                "--cases",
-                str(size.cases),
-                "--officers",
-                str(size.officers),
-                "--offices",
-                str(size.offices),
-                "--seed",
-                str(SEED),
-                "--quiet",
-            ],
-            check=True,
-        )
+        generate(ASSIGN, folder, size.cases, size.officers, size.offices, SEED)
     return roster, cases
 
 
@@ -174,6 +160,47 @@ def phases(summary: dict[str, object]) -> str:
     items = summary.get("phases", [])
     assert isinstance(items, list)
     return ", ".join(f"{p['phase']} {p['seconds']:.1f}s/{p['peak_mb']:.0f}MB" for p in items)
+
+
+def mid_suite(workers: int, max_cases: int | None) -> list[str]:
+    """Benchmark (b): see bench/mid.py."""
+    lines = [
+        "",
+        "## (b) mid-size dockets, continuous effort, every constraint",
+        "",
+        f"auto with --workers {workers} and with --workers 1 (deterministic budget); LPT and a "
+        "per-case HiGHS MIP (1 thread) with the same time. Gaps to the plan's proven bound; "
+        "ratios = baseline peak / plan peak (> 1: the baseline is worse).",
+        "",
+        "| size | officers | offices | limit s | gap | gap (1 worker) | wall s | lowest util "
+        "| LPT gap | LPT lowest | MIP gap | LPT / plan | MIP / plan | MIP vars, build s "
+        "| unassigned plan / MIP |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size in mid.MID:
+        if max_cases and size.cases > max_cases:
+            continue
+        roster, cases = mid.mid_dataset(ASSIGN, size)
+        auto = run_plan(roster, cases, "auto", size.time_limit, workers)
+        single = run_plan(roster, cases, "auto", size.time_limit, 1)
+        cert, one = auto["certificate"], single["certificate"]
+        assert isinstance(cert, dict) and isinstance(one, dict)
+        base = mid.baselines(roster, cases, size.time_limit)
+        bound = max(float(cert["lower_bound"]), float(one["lower_bound"]))
+        plan_peak = float(cert["objective"])
+        line = (
+            f"| {size.name} | {size.officers} | {size.offices} | {size.time_limit:g} "
+            f"| {mid.gap(plan_peak, bound)} | {mid.gap(float(one['objective']), bound)} "
+            f"| {auto['wall']:.1f} | {float(cert['min_utilization']):.1%} "
+            f"| {mid.gap(base['lpt_peak'], bound)} | {float(base['lpt_floor'] or 0):.1%} "
+            f"| {mid.gap(base['mip_peak'], bound)} | {mid.ratio(base['lpt_peak'], plan_peak)} "
+            f"| {mid.ratio(base['mip_peak'], plan_peak)} "
+            f"| {int(base['mip_vars'] or 0):,}, {float(base['mip_build'] or 0):.1f} "
+            f"| {cert['unassigned']} / {base.get('mip_unassigned')} |"
+        )
+        print(line, flush=True)
+        lines.append(line)
+    return lines
 
 
 # `assign staffing` against one `assign plan` of the same docket (issue 11: < 5× at 1M, < 2 min
@@ -335,15 +362,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
         "--suite",
-        choices=("scale", "pcmax"),
-        default="scale",
-        help="scale: the sizes above; pcmax: benchmark (a), P‖Cmax classes (see pcmax.py)",
+        choices=("all", "scale", "mid", "pcmax"),
+        default="all",
+        help="scale: the scaling series (c); mid: mid-size continuous-effort dockets (b); "
+        "pcmax: benchmark (a), P‖Cmax classes (see pcmax.py); all: the three",
     )
     parser.add_argument(
         "--only",
         choices=("plan", "staffing", "sweep"),
         default=None,
-        help="scale suite: run one part (default: all)",
+        help="scale suite: run one part (plans, staffing, sweeps; default: all)",
     )
     args, rest = parser.parse_known_args()
     if args.suite == "pcmax":
@@ -366,7 +394,9 @@ def main() -> None:
         "| size | officers | offices | path | status | wall s | peak MB | gap | exact gap | greedy peak / plan peak | plan / I/O floor | phases |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for size in sizes if args.only in (None, "plan") else []:
+    if args.suite == "mid" or args.only not in (None, "plan"):
+        sizes = []
+    for size in sizes:
         roster, cases = dataset(size)
         auto = run_plan(roster, cases, "auto", size.time_limit, args.workers)
         cert = auto["certificate"]
@@ -387,16 +417,22 @@ def main() -> None:
         )
         print(line, flush=True)
         lines.append(line)
-    if args.only in (None, "staffing") and not args.quick:
+    if args.suite in ("all", "scale") and args.only in (None, "staffing") and not args.quick:
         staffing_sizes = [
             s for s in STAFFING_SIZES if args.max_cases is None or s.cases <= args.max_cases
         ]
         lines += bench_staffing(staffing_sizes, args.workers)
-    if args.only in (None, "sweep"):
+    if args.suite in ("all", "scale") and args.only in (None, "sweep"):
         lines += bench_sweep(SWEEP_SCENARIOS)
+    if args.suite in ("all", "mid") and not args.quick and args.only is None:
+        lines += mid_suite(args.workers, args.max_cases)
     report = "\n".join(lines) + "\n"
     (RESULTS / "latest.md").write_text(report)
     print(report)
+    if args.suite == "all":
+        import pcmax
+
+        pcmax.main(["--quick"] if args.quick else [])
 
 
 if __name__ == "__main__":

@@ -143,7 +143,9 @@ def sigint_stops_run(on_signal: Callable[[int], None] | None = None) -> Iterator
         yield
     finally:
         signal.set_wakeup_fd(previous_fd)
-        signal.signal(signal.SIGINT, previous_handler)
+        # After a stop the run is on its way out (exit 130): a second Ctrl-C that arrives once
+        # the solvers have already stopped must not turn into a KeyboardInterrupt on the way.
+        signal.signal(signal.SIGINT, signal.SIG_IGN if count else previous_handler)
         done.set()
         watcher.join()
         os.close(read_fd)

@@ -87,11 +87,6 @@ BASELINE_LABELS: dict[str, str] = {
     "greedy_effort": "greedy by effort",
 }
 
-# A zero-hour case still needs a home: it is placed as if it cost this much (about 4 ms), which
-# spreads such cases over the least utilized officers instead of dividing by zero.
-_MIN_COST = 1e-6
-_GRID = 32  # levels tried at once when narrowing a water level
-
 
 @dataclass(frozen=True, eq=False)
 class BaselinePlan:
@@ -302,70 +297,6 @@ def _lookup(keys: IntArray, values: IntArray, query: IntArray) -> IntArray:
     return np.where(hit, values[order][pos], 0).astype(np.int64)
 
 
-def _level_fill(
-    load: FloatArray,
-    available: FloatArray,
-    room: FloatArray,
-    own: IntArray,
-    own_cost: float,
-    other_cost: float,
-    units: int,
-) -> tuple[IntArray, IntArray]:
-    """Place `units` equal cases, `own[k]` of them officer k's own, at the lowest common level.
-
-    Each officer first keeps its own cases (``own_cost`` hours each), then takes others' cases
-    (``other_cost`` each), as long as its utilization stays at or below a level λ. λ is narrowed on a
-    grid of levels until at most one case per officer is left over; those go, one at a time per
-    officer, where they end least utilized. This is what giving the cases one by one to whoever
-    ends least utilized yields, without a loop per case. Returns (own cases kept, others' cases
-    taken) per officer.
-    """
-    n = len(load)
-    own_cost, other_cost = max(own_cost, _MIN_COST), max(other_cost, _MIN_COST)
-    cap = np.minimum(np.where(np.isinf(room), units, room), units).astype(np.int64)
-    own_cap = np.minimum(own, cap)
-    if int(cap.sum()) <= units:
-        return own_cap, cap - own_cap
-
-    def placed(levels: FloatArray) -> tuple[IntArray, IntArray]:
-        head = levels[:, None] * available[None, :] - load[None, :]
-        keep = np.minimum(np.maximum(np.floor(head / own_cost + 1e-9), 0), own_cap)
-        rest = head - keep * own_cost
-        other = np.minimum(np.maximum(np.floor(rest / other_cost + 1e-9), 0), cap - keep)
-        other = np.where(keep == own_cap, other, 0)
-        return keep.astype(np.int64), other.astype(np.int64)
-
-    lo = float(np.min(load / available))  # nobody takes anything at this level
-    hi = float(np.max((load + cap * other_cost) / available)) + 1.0  # everyone is full
-    for _ in range(40):
-        grid = np.linspace(lo, hi, _GRID + 2)[1:-1]
-        keep, other = placed(grid)
-        total = (keep + other).sum(axis=1)
-        enough = np.flatnonzero(total >= units)
-        at = int(enough[0]) if len(enough) else _GRID
-        lo = float(grid[at - 1]) if at > 0 else lo
-        hi = float(grid[at]) if at < _GRID else hi
-        below = int(total[at - 1]) if at > 0 else 0
-        if units - below <= n or hi - lo <= 1e-12 * max(1.0, abs(hi)):
-            break
-    keep2, other2 = placed(np.array([lo]))
-    keep, other = keep2[0], other2[0]
-    short = units - int(keep.sum() + other.sum())
-    while short > 0:
-        # The last cases go one per officer, where they end lowest.
-        nxt_own = keep < own_cap
-        step = np.where(nxt_own, own_cost, other_cost)
-        full = keep + other >= cap
-        nxt = np.where(
-            full, np.inf, (load + keep * own_cost + other * other_cost + step) / available
-        )
-        chosen = np.lexsort((np.arange(n), nxt))[: min(short, int((~full).sum()))]
-        keep[chosen[nxt_own[chosen]]] += 1
-        other[chosen[~nxt_own[chosen]]] += 1
-        short -= len(chosen)
-    return keep, other
-
-
 # --- plans ---------------------------------------------------------------------------------------
 
 
@@ -475,7 +406,7 @@ def equal_count(problem: Problem) -> pl.DataFrame:
             desk.room[eligible],
             1.0,
             len(members),
-        )
+        ).take.astype(np.int64)
         keep = np.minimum(own, take)
         keeps.append((int(g), eligible, keep))
         fills.append((int(g), eligible, take - keep))
@@ -552,15 +483,16 @@ def greedy_effort(problem: Problem) -> pl.DataFrame:
         units = int(problem.pool_fixed[p]) + int(problem.held_count[classes].sum())
         effort = float(problem.pool_effort[p])
         cost = float(problem.pool_cost[p])
-        keep, other = _level_fill(
+        fill = water_fill(
             desk.load[eligible],
             problem.available[eligible],
             desk.room[eligible],
-            own,
-            effort,
             cost,
             units,
+            own=own.astype(np.float64),
+            own_cost=effort,
         )
+        keep, other = fill.keep.astype(np.int64), fill.take.astype(np.int64)
         keeps.append((int(p), eligible, keep))
         fills.append((int(p), eligible, other))
         desk.add(eligible, keep + other, keep * effort + other * cost)

@@ -21,7 +21,10 @@ from assigncli.problem import NO_CAP, BoolArray, ComponentIndex, FloatArray, Int
 # the penalty is a convex piecewise-linear function of every officer's utilization. It pushes load
 # from officers near the peak to the least loaded ones, and counts handoff hours like any others,
 # so a needless move only ever adds to it.
-BALANCE_LEVELS: tuple[float, ...] = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
+# The levels start low (a tenth of the peak) so that the penalty's slope rises step by step over
+# the whole range of utilizations, like a quadratic: it lifts the least utilized officers too, not
+# only the busiest ones.
+BALANCE_LEVELS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99)
 
 
 @dataclass(frozen=True)
@@ -43,10 +46,32 @@ class Component:
     pool_fixed: IntArray
     pool_size: IntArray  # fixed + every held case that could be released into it
     pool_group: IntArray  # local eligibility group: pools of one group share their officers
+    pool_handoff: BoolArray  # its cases had an officer: whoever receives one pays the handoff
     # arcs pool → eligible officer (local a), sorted by pool
     arc_pool: IntArray
     arc_officer: IntArray
     arc_ptr: IntArray  # arcs of pool p: arc_ptr[p] : arc_ptr[p + 1]
+    # adjacency, built once: arcs and held classes of each officer, held classes of each pool
+    officer_arc_ptr: IntArray  # arcs into officer o: officer_arcs[officer_arc_ptr[o] : ...]
+    officer_arcs: IntArray
+    officer_held_ptr: IntArray
+    officer_held: IntArray
+    pool_held_ptr: IntArray
+    pool_held: IntArray
+
+    def arcs_of(self, officer: int) -> IntArray:
+        return self.officer_arcs[self.officer_arc_ptr[officer] : self.officer_arc_ptr[officer + 1]]
+
+    def held_of(self, officer: int) -> IntArray:
+        return self.officer_held[
+            self.officer_held_ptr[officer] : self.officer_held_ptr[officer + 1]
+        ]
+
+    def pool_arcs(self, pool: int) -> IntArray:
+        return np.arange(self.arc_ptr[pool], self.arc_ptr[pool + 1], dtype=np.int64)
+
+    def held_into(self, pool: int) -> IntArray:
+        return self.pool_held[self.pool_held_ptr[pool] : self.pool_held_ptr[pool + 1]]
 
     @property
     def n_officers(self) -> int:
@@ -166,7 +191,8 @@ def build_component(problem: Problem, index: ComponentIndex) -> Component:
     np.add.at(pool_size, held_pool, problem.held_count[held])
 
     available = problem.available[officers]
-    return Component(
+    held_officer = local_officer[problem.held_officer[held]]
+    return make_component(
         index=index,
         available=available,
         # Locked cases stay even beyond max_cases; the cap then only stops new ones.
@@ -178,7 +204,7 @@ def build_component(problem: Problem, index: ComponentIndex) -> Component:
         base_hours=problem.locked_hours[officers],
         base_count=problem.locked_count[officers],
         measured=available > 0,
-        held_officer=local_officer[problem.held_officer[held]],
+        held_officer=held_officer,
         held_pool=held_pool,
         held_count=problem.held_count[held],
         held_effort=problem.held_effort[held],
@@ -186,9 +212,71 @@ def build_component(problem: Problem, index: ComponentIndex) -> Component:
         pool_fixed=problem.pool_fixed[pools],
         pool_size=pool_size,
         pool_group=local_group.astype(np.int64),
+        pool_handoff=problem.pool_handoff[pools],
         arc_pool=arc_pool,
         arc_officer=arc_officer.astype(np.int64),
         arc_ptr=arc_ptr,
+    )
+
+
+def csr(keys: IntArray, n: int) -> tuple[IntArray, IntArray]:
+    """(ptr, items): the indices of `keys` grouped by key value 0..n-1, each group in index order."""
+    order = np.argsort(keys, kind="stable").astype(np.int64)
+    ptr = np.searchsorted(keys[order], np.arange(n + 1)).astype(np.int64)
+    return ptr, order
+
+
+def make_component(
+    *,
+    index: ComponentIndex,
+    available: FloatArray,
+    cap: IntArray,
+    base_hours: FloatArray,
+    base_count: IntArray,
+    measured: BoolArray,
+    held_officer: IntArray,
+    held_pool: IntArray,
+    held_count: IntArray,
+    held_effort: FloatArray,
+    pool_cost: FloatArray,
+    pool_fixed: IntArray,
+    pool_size: IntArray,
+    pool_group: IntArray,
+    pool_handoff: BoolArray,
+    arc_pool: IntArray,
+    arc_officer: IntArray,
+    arc_ptr: IntArray,
+) -> Component:
+    """A component with its adjacency derived once from the arrays above."""
+    n_officers, n_pools = len(available), len(pool_cost)
+    officer_arc_ptr, officer_arcs = csr(arc_officer, n_officers)
+    officer_held_ptr, officer_held = csr(held_officer, n_officers)
+    pool_held_ptr, pool_held = csr(held_pool, n_pools)
+    return Component(
+        index=index,
+        available=available,
+        cap=cap,
+        base_hours=base_hours,
+        base_count=base_count,
+        measured=measured,
+        held_officer=held_officer,
+        held_pool=held_pool,
+        held_count=held_count,
+        held_effort=held_effort,
+        pool_cost=pool_cost,
+        pool_fixed=pool_fixed,
+        pool_size=pool_size,
+        pool_group=pool_group,
+        pool_handoff=pool_handoff,
+        arc_pool=arc_pool,
+        arc_officer=arc_officer,
+        arc_ptr=arc_ptr,
+        officer_arc_ptr=officer_arc_ptr,
+        officer_arcs=officer_arcs,
+        officer_held_ptr=officer_held_ptr,
+        officer_held=officer_held,
+        pool_held_ptr=pool_held_ptr,
+        pool_held=pool_held,
     )
 
 

@@ -1,291 +1,338 @@
-"""The exact CP-SAT model of one component, over classes with integer counts.
+"""The exact CP-SAT model of a component (or of a neighbourhood cut out of one), over classes with
+integer counts.
 
-Integer scale: hours in milli-hours (`HOURS_SCALE`), utilization in units of 1e-5 (`UTIL_SCALE`).
+Integer scale: hours in milli-hours (`HOURS_SCALE`), utilization in units of 1e-7 (`UTIL_SCALE`,
+fine enough that a proven optimum reads as a zero gap at the certificate's precision).
 Class counts are integers, so this model is the per-case problem itself, not a relaxation: any
-solution turns into per-case assignments, and an optimum here is an optimum per case (up to the
-rounding of hours to the scale).
+solution turns into per-case assignments. With continuous per-case effort every pool holds one
+case and the model is the textbook per-case model; where cases aggregate, one variable counts a
+whole class.
 
-Levels are solved one after the other, each fixing the value reached by the one before and
-starting from a complete hint of the previous solution.
+The model is composed like PyJobShop's CP-SAT backend: `Variables` (counts, peak, balance
+excess), `Constraints` (a list of small steps) and `Objective` (the two objectives the search
+uses), put together by `CpsatModel`. Two objectives, in the design's priority order:
+
+* `peak` — the highest utilization of the modelled officers, then the balance penalty against
+  the given peak;
+* `balance` — with every officer at or below the given peak: the balance penalty, then the moves.
+
+Level 1 (assign as many cases as the caps allow) is a network flow that the LP and the
+augmenting-path repair solve exactly; here it is a constraint: never more unassigned cases than
+the starting plan.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
 import numpy as np
 from ortools.sat.python import cp_model
 
 from assigncli import interrupt
-from assigncli.problem import NO_CAP
+from assigncli.problem import NO_CAP, IntArray
 from assigncli.solvers.component import BALANCE_LEVELS, Component, State
 
 HOURS_SCALE = 1000
-UTIL_SCALE = 100_000
+UTIL_SCALE = 10_000_000
 
-# Shares of the remaining time given to levels 1-4 (a level finishing early passes time on).
-_LEVEL_SHARE = {1: 0.2, 2: 0.55, 3: 0.6, 4: 1.0}
+Goal = Literal["peak", "balance"]
+# A weighted objective must stay well inside 64 bits; beyond this the peak goes alone.
+_OBJECTIVE_LIMIT = 1 << 60
+
+
+def scaled(values: np.ndarray) -> tuple[IntArray, bool]:
+    """Values in milli-hours, and whether the scaling was exact."""
+    s = np.round(values * HOURS_SCALE)
+    exact = bool(np.all(np.abs(s - values * HOURS_SCALE) < 1e-6))
+    return s.astype(np.int64), exact
 
 
 @dataclass(frozen=True)
-class ExactResult:
-    state: State
-    status: str  # "optimal" (level 2 proven) | "feasible" | "unknown"
-    bound: float  # proven lower bound on the peak from CP-SAT (0 when not exact-scaled)
-    levels_solved: int
+class CpsatResult:
+    state: State | None  # None when CP-SAT found nothing (never worse than the hint otherwise)
+    proven: bool  # the objective is optimal for this model
+    bound: float  # level 2: proven lower bound on the modelled officers' peak (utilization)
+    deterministic_time: float
 
 
-def _scaled(values: np.ndarray) -> tuple[np.ndarray, bool]:
-    scaled = np.round(values * HOURS_SCALE)
-    exact = bool(np.all(np.abs(scaled - values * HOURS_SCALE) < 1e-6))
-    return scaled.astype(np.int64), exact
+class Variables:
+    """Integer counts for every class decision, the peak, and (for balance) excess hours."""
+
+    def __init__(self, model: cp_model.CpModel, comp: Component) -> None:
+        self.released = [model.new_int_var(0, int(n), "") for n in comp.held_count]
+        size = np.maximum(comp.pool_size, 0)
+        self.flow = [model.new_int_var(0, int(size[p]), "") for p in comp.arc_pool]
+        self.unassigned = [
+            model.new_int_var(0, int(size[p]) if comp.capped else 0, "")
+            for p in range(comp.n_pools)
+        ]
+        self.peak: cp_model.IntVar | None = None
+        self.excess: list[cp_model.IntVar] = []
+        self.excess_at: list[tuple[int, int]] = []  # (officer, threshold) of each excess variable
+        self.excess_cap: list[int] = []  # the most each excess variable can be
+
+    def decisions(self) -> list[cp_model.IntVar]:
+        return self.released + self.flow + self.unassigned
 
 
-class ComponentCPSAT:
+class Constraints:
+    """The feasibility rules of a plan, each one step."""
+
+    def __init__(self, model: cp_model.CpModel, comp: Component, v: Variables) -> None:
+        self.model, self.comp, self.v = model, comp, v
+        effort, exact_effort = scaled(comp.held_effort)
+        cost, exact_cost = scaled(comp.pool_cost)
+        base, exact_base = scaled(comp.base_hours)
+        self.exact_scale = exact_effort and exact_cost and exact_base
+        self.effort, self.cost, self.base = effort, cost, base
+        self.available = np.round(comp.available * HOURS_SCALE).astype(np.int64)
+        self.loads: list[cp_model.LinearExprT] = []
+
+    def add_all(self, max_moves: int | None, max_unassigned: int) -> None:
+        self._pool_balance()
+        self._officer_loads()
+        self._case_caps()
+        self._move_budget(max_moves)
+        self._unassigned_limit(max_unassigned)
+
+    def _pool_balance(self) -> None:
+        """Every case of a pool goes to exactly one eligible officer or stays unassigned:
+        Σ flows + unassigned = fixed + Σ released into the pool."""
+        comp, v = self.comp, self.v
+        for p in range(comp.n_pools):
+            arcs = comp.pool_arcs(p).tolist()
+            into = comp.held_into(p).tolist()
+            self.model.add(
+                cp_model.LinearExpr.sum([v.flow[a] for a in arcs] + [v.unassigned[p]])
+                - cp_model.LinearExpr.sum([v.released[h] for h in into])
+                == int(comp.pool_fixed[p])
+            )
+
+    def _officer_loads(self) -> None:
+        """Each officer's load in milli-hours: locked + kept held cases + received cases."""
+        comp, v = self.comp, self.v
+        for o in range(comp.n_officers):
+            h, a = comp.held_of(o), comp.arcs_of(o)
+            fixed = int(self.base[o] + (comp.held_count[h] * self.effort[h]).sum())
+            variables = [v.released[i] for i in h.tolist()] + [v.flow[i] for i in a.tolist()]
+            coefs = [-int(self.effort[i]) for i in h] + [
+                int(self.cost[comp.arc_pool[i]]) for i in a
+            ]
+            self.loads.append(cp_model.LinearExpr.weighted_sum(variables, coefs) + fixed)
+
+    def _case_caps(self) -> None:
+        """No officer ends with more than max_cases cases (locked cases included)."""
+        comp, v = self.comp, self.v
+        for o in np.flatnonzero(comp.cap != NO_CAP).tolist():
+            h, a = comp.held_of(o), comp.arcs_of(o)
+            kept = int(comp.base_count[o] + comp.held_count[h].sum())
+            count = cp_model.LinearExpr.sum(
+                [v.flow[i] for i in a.tolist()]
+            ) - cp_model.LinearExpr.sum([v.released[i] for i in h.tolist()])
+            self.model.add(count + kept <= int(comp.cap[o]))
+
+    def _move_budget(self, max_moves: int | None) -> None:
+        """At most `max_moves` discretionary moves (released held cases)."""
+        if max_moves is not None:
+            self.model.add(cp_model.LinearExpr.sum(self.v.released) <= max(0, max_moves))
+
+    def _unassigned_limit(self, max_unassigned: int) -> None:
+        """Level 1 is settled before: never more cases unassigned than the starting plan."""
+        if self.comp.capped:
+            self.model.add(cp_model.LinearExpr.sum(self.v.unassigned) <= max_unassigned)
+
+    def _most_load(self) -> IntArray:
+        """The most hours each officer can end with (every case it could hold or receive)."""
+        comp = self.comp
+        most = self.base.copy()
+        np.add.at(most, comp.held_officer, comp.held_count * self.effort)
+        np.add.at(
+            most,
+            comp.arc_officer,
+            np.maximum(comp.pool_size, 0)[comp.arc_pool] * self.cost[comp.arc_pool],
+        )
+        return most
+
+    def add_peak(self, upper_units: int | None, lower_units: int) -> cp_model.IntVar:
+        """The peak variable, in utilization units: A_o · peak ≥ UTIL_SCALE · load_o."""
+        comp = self.comp
+        measured = self.available[comp.measured]
+        top = max(1, int(measured.min())) if measured.size else 1
+        most = int(self.base.sum() + (comp.held_count * self.effort).sum())
+        most += int((np.maximum(comp.pool_size, 0) * self.cost).sum())
+        high = most * UTIL_SCALE // top + 1 if upper_units is None else upper_units
+        peak = self.model.new_int_var(min(lower_units, high), high, "peak")
+        for o in np.flatnonzero(comp.measured).tolist():
+            self.model.add(int(self.available[o]) * peak >= UTIL_SCALE * self.loads[o])
+        self.v.peak = peak
+        return peak
+
+    def add_ceiling(self, peak: float, start_loads: IntArray) -> None:
+        """Every measured officer at or below `peak` (utilization), in the model's scale; never
+        below the start's own load (rounding to milli-hours must not make the start infeasible)."""
+        comp = self.comp
+        for o in np.flatnonzero(comp.measured).tolist():
+            limit = max(math.floor(peak * int(self.available[o])), int(start_loads[o]))
+            self.model.add(self.loads[o] <= limit)
+
+    def add_excess(self, peak: float) -> None:
+        """Excess hours above each balance level × `peak`, per measured officer."""
+        comp, v = self.comp, self.v
+        most = self._most_load()
+        for o in np.flatnonzero(comp.measured).tolist():
+            for level in BALANCE_LEVELS:
+                limit = math.floor(level * peak * int(self.available[o]))
+                top = max(0, int(most[o]) - limit)
+                s = self.model.new_int_var(0, top, "")
+                v.excess_cap.append(top)
+                self.model.add(s >= self.loads[o] - limit)
+                v.excess.append(s)
+                v.excess_at.append((o, limit))
+
+
+class Objective:
+    """The two objectives; terms are added only where they carry weight."""
+
+    @staticmethod
+    def peak(model: cp_model.CpModel, v: Variables) -> int:
+        """Peak first: one unit of peak outweighs the whole penalty the model can reach. Returns
+        the peak's weight in the objective."""
+        assert v.peak is not None
+        weight = sum(v.excess_cap) + 1
+        if weight * (v.peak.proto.domain[-1] + 1) >= _OBJECTIVE_LIMIT:
+            model.minimize(v.peak)
+            return 1
+        model.minimize(v.peak * weight + cp_model.LinearExpr.sum(v.excess))
+        return weight
+
+    @staticmethod
+    def balance(model: cp_model.CpModel, v: Variables, comp: Component) -> None:
+        # Penalty first, then moves: a move is worth less than one milli-hour of penalty.
+        weight = int(comp.held_count.sum()) + 1
+        penalty = cp_model.LinearExpr.sum(v.excess)
+        if comp.n_held:
+            model.minimize(penalty * weight + cp_model.LinearExpr.sum(v.released))
+        else:
+            model.minimize(penalty)
+
+
+class CpsatModel:
+    """One CP-SAT model of `comp` for one goal, hinted in full from a starting state.
+
+    `peak` minimizes the highest utilization (bounded above by the start's), then, unless not
+    `with_balance`, the penalty against `ceiling` (the peak alone proves much faster: its bound
+    is the component's when the model is the whole component); `balance` keeps every officer at
+    or below `ceiling` and minimizes the penalty against it, then the moves.
+    """
+
     def __init__(
         self,
         comp: Component,
+        goal: Goal,
+        start: State,
         *,
         max_moves: int | None,
-        seed: int,
-        workers: int,
-        log: Callable[[str], None] | None = None,
-        improved: Callable[[float | None, float | None], None] | None = None,
+        ceiling: float,
+        lower: float = 0.0,
+        with_balance: bool = True,
     ) -> None:
-        self.comp = comp
-        self.seed = seed
-        self.workers = workers
-        self.log = log
-        # (peak, bound) as utilization during level 2: on each better solution or bound.
-        self.improved = improved
-        model = cp_model.CpModel()
-        self.model = model
-        self.released = [model.new_int_var(0, int(n), "") for n in comp.held_count]
-        self.flow = [model.new_int_var(0, int(comp.pool_size[p]), "") for p in comp.arc_pool]
-        self.unassigned = [
-            model.new_int_var(0, int(comp.pool_size[p]) if comp.capped else 0, "")
-            for p in range(comp.n_pools)
-        ]
+        self.comp, self.goal = comp, goal
+        self.peak_weight = 1
+        model = self.model = cp_model.CpModel()
+        v = self.v = Variables(model, comp)
+        c = self.c = Constraints(model, comp, v)
+        c.add_all(max_moves, int(start.unassigned.sum()))
+        start_loads = self.scaled_loads(start)
+        if goal == "peak":
+            upper = self._peak_units(start_loads)
+            low = math.floor(lower * UTIL_SCALE * (1 - 1e-5)) if c.exact_scale else 0
+            c.add_peak(upper, max(0, low))
+            if with_balance:
+                c.add_excess(ceiling)
+            self.peak_weight = Objective.peak(model, v)
+        else:
+            c.add_ceiling(ceiling, start_loads)
+            c.add_excess(ceiling)
+            Objective.balance(model, v, comp)
+        self._hint(start, start_loads)
 
-        for p in range(comp.n_pools):
-            arcs = range(comp.arc_ptr[p], comp.arc_ptr[p + 1])
-            into = np.flatnonzero(comp.held_pool == p)
-            model.add(
-                sum((self.flow[a] for a in arcs), self.unassigned[p])
-                == int(comp.pool_fixed[p]) + sum(self.released[h] for h in into)
-            )
+    def scaled_loads(self, state: State) -> IntArray:
+        """Officer loads in the model's integer scale, computed exactly as the model states them."""
+        comp, c = self.comp, self.c
+        load = c.base.copy()
+        np.add.at(load, comp.held_officer, (comp.held_count - state.released) * c.effort)
+        np.add.at(load, comp.arc_officer, state.flow * c.cost[comp.arc_pool])
+        return load
 
-        effort, exact_effort = _scaled(comp.held_effort)
-        cost, exact_cost = _scaled(comp.pool_cost)
-        base, exact_base = _scaled(comp.base_hours)
-        self.exact_scale = exact_effort and exact_cost and exact_base
-        self.effort_scaled, self.cost_scaled, self.base_scaled = effort, cost, base
-        held_by = [np.flatnonzero(comp.held_officer == o) for o in range(comp.n_officers)]
-        arcs_by = [np.flatnonzero(comp.arc_officer == o) for o in range(comp.n_officers)]
-        self.loads: list[cp_model.LinearExprT] = []
-        for o in range(comp.n_officers):
-            h, a = held_by[o], arcs_by[o]
-            fixed = int(base[o] + (comp.held_count[h] * effort[h]).sum())
-            variables = [self.released[i] for i in h] + [self.flow[i] for i in a]
-            coefs = [-int(effort[i]) for i in h] + [int(cost[comp.arc_pool[i]]) for i in a]
-            self.loads.append(cp_model.LinearExpr.weighted_sum(variables, coefs) + fixed)
-            if comp.cap[o] != NO_CAP:
-                kept = int(comp.base_count[o] + comp.held_count[h].sum())
-                count = cp_model.LinearExpr.sum(
-                    [self.flow[i] for i in a]
-                ) - cp_model.LinearExpr.sum([self.released[i] for i in h])
-                model.add(count + kept <= int(comp.cap[o]))
-        if max_moves is not None:
-            model.add(cp_model.LinearExpr.sum(self.released) <= max_moves)
-
-        self.available_scaled = np.round(comp.available * HOURS_SCALE).astype(np.int64)
-        measured_hours = self.available_scaled[comp.measured]
-        top = max(1, int(measured_hours.min())) if measured_hours.size else 1
-        max_load = int(
-            base.sum() + (comp.held_count * effort).sum() + (comp.pool_size * cost).sum()
-        )
-        self.peak = model.new_int_var(0, max_load * UTIL_SCALE // top + 1, "peak")
-        for officer in np.flatnonzero(comp.measured):
-            model.add(
-                int(self.available_scaled[officer]) * self.peak >= UTIL_SCALE * self.loads[officer]
-            )
-
-    def _variables(self) -> list[cp_model.IntVar]:
-        return self.released + self.flow + self.unassigned
-
-    def _hint(self, state: State, extra: dict[cp_model.IntVar, int]) -> None:
-        self.model.clear_hints()  # type: ignore[no-untyped-call]
-        values = np.concatenate([state.released, state.flow, state.unassigned]).tolist()
-        for var, value in zip(self._variables(), values, strict=True):
-            self.model.add_hint(var, int(value))
-        for var, value in extra.items():
-            self.model.add_hint(var, value)
-
-    def _peak_value(self, state: State) -> int:
-        load = self._scaled_loads(state)
-        measured = np.flatnonzero(self.comp.measured)
+    def _peak_units(self, loads: IntArray) -> int:
+        comp, c = self.comp, self.c
+        measured = np.flatnonzero(comp.measured)
         if not len(measured):
             return 0
-        return max(
-            math.ceil(UTIL_SCALE * int(load[o]) / int(self.available_scaled[o])) for o in measured
-        )
+        return max(-(-UTIL_SCALE * int(loads[o]) // int(c.available[o])) for o in measured.tolist())
 
-    def _scaled_loads(self, state: State) -> list[int]:
-        """Officer loads in the model's integer scale, computed exactly as the model states them."""
-        comp = self.comp
-        load = self.base_scaled.copy()
-        np.add.at(load, comp.held_officer, (comp.held_count - state.released) * self.effort_scaled)
-        np.add.at(load, comp.arc_officer, state.flow * self.cost_scaled[comp.arc_pool])
-        return [int(x) for x in load]
+    def _hint(self, state: State, loads: IntArray) -> None:
+        """A complete hint (every variable) after clearing old ones."""
+        model, v = self.model, self.v
+        model.clear_hints()  # type: ignore[no-untyped-call]
+        values = np.concatenate([state.released, state.flow, state.unassigned]).tolist()
+        for var, value in zip(v.decisions(), values, strict=True):
+            model.add_hint(var, int(value))
+        if v.peak is not None:
+            model.add_hint(v.peak, self._peak_units(loads))
+        for s, (o, limit) in zip(v.excess, v.excess_at, strict=True):
+            model.add_hint(s, max(0, int(loads[o]) - limit))
 
-    def _run(
-        self, seconds: float, work: float, peak_level: bool = False
-    ) -> tuple[cp_model.CpSolver, Any]:
+    def solve(
+        self,
+        *,
+        work: float,
+        seconds: float,
+        workers: int,
+        seed: int,
+        log: Callable[[str], None] | None = None,
+    ) -> CpsatResult:
+        """Search for `work` units of deterministic time (the budget), stopped by `seconds` of
+        wall time at the latest (the safety net) or by Ctrl-C."""
         solver = cp_model.CpSolver()
         params = solver.parameters
         # Ctrl-C is the CLI's to handle (see interrupt.py): CP-SAT's own handler would swallow it.
         params.catch_sigint_signal = False
-        params.max_time_in_seconds = max(0.05, seconds)
-        if self.workers == 1:
-            # The deterministic limit makes a single-worker run stop at the same point every
-            # time; the wall-clock limit only protects the deadline on a slow or loaded machine.
-            # Parallel workers are not reproducible anyway, so they use all the wall time.
-            params.max_deterministic_time = max(0.05, work)
-        params.num_workers = self.workers
-        params.random_seed = self.seed
-        if self.log is not None:
+        params.max_time_in_seconds = max(0.01, seconds)
+        params.max_deterministic_time = max(0.01, work)
+        params.num_workers = max(1, workers)
+        params.random_seed = seed
+        if log is not None:
             params.log_search_progress = True
             params.log_to_stdout = False
-            solver.log_callback = self.log
-        callback = None
-        if peak_level and self.improved is not None:
-            callback = _Improved(self.improved, self._proven)
-            report, proven = self.improved, self._proven
-            solver.best_bound_callback = lambda bound: report(None, proven(bound))
+            solver.log_callback = log
         with interrupt.register(solver.stop_search):
-            status = solver.solve(self.model, callback)
-        return solver, status
-
-    def _proven(self, objective_bound: float) -> float | None:
-        """Level 2's objective bound as the utilization bound `solve` certifies, None when the
-        hours are not exact on the model's scale."""
-        if not self.exact_scale:
-            return None
-        return max(0.0, (objective_bound - 1) / UTIL_SCALE * (1 - 1e-5))
-
-    def _read(self, solver: cp_model.CpSolver) -> State:
-        return State(
-            np.array([solver.value(v) for v in self.released], dtype=np.int64),
-            np.array([solver.value(v) for v in self.flow], dtype=np.int64),
-            np.array([solver.value(v) for v in self.unassigned], dtype=np.int64),
+            status = solver.solve(self.model)
+        det = float(solver.response_proto.deterministic_time)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            return CpsatResult(None, False, 0.0, det)
+        v = self.v
+        state = State(
+            np.array([solver.value(x) for x in v.released], dtype=np.int64),
+            np.array([solver.value(x) for x in v.flow], dtype=np.int64),
+            np.array([solver.value(x) for x in v.unassigned], dtype=np.int64),
         )
-
-    def solve(
-        self, start: State, deadline: float, lp_peak: float | None, work: float
-    ) -> ExactResult:
-        """Levels 1-4 by `deadline` (time.perf_counter()), with `work` units of CP-SAT's
-        deterministic time in all (split between levels as the wall time is)."""
-        comp, model = self.comp, self.model
-        state = start
-        status_text = "feasible"
         bound = 0.0
-        solved = 0
-        work_left = work
-
-        def remaining(level: int) -> tuple[float, float]:
-            nonlocal work_left
-            share = _LEVEL_SHARE[level]
-            level_work = work_left * share
-            work_left -= level_work
-            return max(0.0, deadline - time.perf_counter()) * share, level_work
-
-        # Level 1: assign as many cases as the caps allow.
-        if comp.capped:
-            model.minimize(cp_model.LinearExpr.sum(self.unassigned))
-            self._hint(state, {})
-            solver, status = self._run(*remaining(1))
-            if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                # Keep the warm start unless CP-SAT assigns more: any other level-1 optimum may
-                # have a far worse peak, and level 2 starts from the state kept here.
-                found = self._read(solver)
-                if found.unassigned.sum() < state.unassigned.sum():
-                    state = found
-            model.add(cp_model.LinearExpr.sum(self.unassigned) <= int(state.unassigned.sum()))
-        solved = 1
-        if not comp.measured.any():
-            return ExactResult(state, "optimal", 0.0, solved)
-
-        # Level 2: the peak utilization. The LP bound prunes the search when scaling is exact.
-        if lp_peak is not None and self.exact_scale:
-            model.add(self.peak >= math.floor(lp_peak * UTIL_SCALE * (1 - 1e-5)))
-        model.minimize(self.peak)
-        self._hint(state, {self.peak: self._peak_value(state)})
-        solver, status = self._run(*remaining(2), peak_level=True)
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            found = self._read(solver)
-            if self._peak_value(found) <= self._peak_value(state):
-                state = found
-            status_text = "optimal" if status == cp_model.OPTIMAL else "feasible"
-            if self.exact_scale:
-                # The model's peak is the utilization rounded up to the scale, so the true optimum
-                # exceeds (bound - 1) units; available hours are rounded too (relative 1e-5).
-                bound = max(0.0, (solver.best_objective_bound - 1) / UTIL_SCALE * (1 - 1e-5))
-        peak_value = self._peak_value(state)
-        model.add(self.peak <= peak_value)
-        solved = 2
-
-        # Level 3: balance — hours above each fraction of the peak, summed.
-        excess: list[cp_model.IntVar] = []
-        thresholds: list[tuple[int, int]] = []
-        for o in np.flatnonzero(comp.measured):
-            for level in BALANCE_LEVELS:
-                limit = math.floor(level * peak_value * int(self.available_scaled[o]) / UTIL_SCALE)
-                s = model.new_int_var(0, cp_model.INT32_MAX, "")
-                model.add(s >= self.loads[o] - limit)
-                excess.append(s)
-                thresholds.append((int(o), limit))
-        model.minimize(cp_model.LinearExpr.sum(excess))
-        loads = self._scaled_loads(state)
-        hints = {
-            s: max(0, loads[o] - limit) for s, (o, limit) in zip(excess, thresholds, strict=True)
-        }
-        self._hint(state, {self.peak: peak_value, **hints})
-        solver, status = self._run(*remaining(3))
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            state = self._read(solver)
-            solved = 3
-        loads = self._scaled_loads(state)
-        penalty = sum(max(0, loads[o] - limit) for o, limit in thresholds)
-        model.add(cp_model.LinearExpr.sum(excess) <= penalty)
-
-        # Level 4: fewest discretionary moves.
-        model.minimize(cp_model.LinearExpr.sum(self.released))
-        hints = {
-            s: max(0, loads[o] - limit) for s, (o, limit) in zip(excess, thresholds, strict=True)
-        }
-        self._hint(state, {self.peak: peak_value, **hints})
-        solver, status = self._run(*remaining(4))
-        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            state = self._read(solver)
-            solved = 4
-        return ExactResult(state, status_text, bound, solved)
-
-
-class _Improved(cp_model.CpSolverSolutionCallback):
-    """Reports each better peak (level 2's objective) with the bound proven so far."""
-
-    def __init__(
-        self,
-        report: Callable[[float | None, float | None], None],
-        proven: Callable[[float], float | None],
-    ) -> None:
-        super().__init__()
-        self.report = report
-        self.proven = proven
-
-    def on_solution_callback(self) -> None:
-        self.report(self.objective_value / UTIL_SCALE, self.proven(self.best_objective_bound))
+        if self.goal == "peak" and self.c.exact_scale:
+            # The model's peak is the utilization rounded up to the scale, so the model's optimum
+            # exceeds (bound - 1) units; available hours are rounded to milli-hours, which scales
+            # each officer's true utilization by A_scaled / (1000 A) against the model's.
+            comp = self.comp
+            measured = comp.measured
+            ratio = (
+                float(np.min(self.c.available[measured] / (HOURS_SCALE * comp.available[measured])))
+                if measured.any()
+                else 1.0
+            )
+            # objective = peak × weight + excess with 0 ≤ excess < weight: peak ≥ ⌊bound / weight⌋.
+            units = math.floor(solver.best_objective_bound / self.peak_weight + 1e-9)
+            bound = max(0.0, (units - 1) / UTIL_SCALE * min(1.0, ratio))
+        return CpsatResult(state, status == cp_model.OPTIMAL, bound, det)

@@ -1,4 +1,5 @@
-"""Class-level heuristics: a greedy construction, LP rounding and a local search that lowers the peak.
+"""Class-level heuristics: the water fill, greedy constructions, LP rounding, and local searches
+that lower the peak and even out the rest.
 
 All of them work on whole classes with counts, so their cost depends on the number of classes and
 officers, never on the number of cases.
@@ -7,19 +8,25 @@ officers, never on the number of cases.
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 import numpy as np
 
 from assigncli import interrupt
 from assigncli.problem import NO_CAP, FloatArray, IntArray
-from assigncli.solvers.component import Component, State, cancel_round_trips
+from assigncli.solvers.component import BALANCE_LEVELS, Component, State, cancel_round_trips
 
 _EPS = 1e-9
+# A zero-hour case still needs a home: it is placed as if it cost this much (about 4 ms), which
+# spreads such cases over the least utilized officers instead of dividing by zero.
+_MIN_COST = 1e-6
+# Up to this many cases, the water fill places them one at a time (cheaper than a bisection).
+_ONE_BY_ONE = 8
 
 
-def _room(comp: Component, count: FloatArray) -> FloatArray:
-    room = np.where(comp.cap == NO_CAP, np.inf, comp.cap - count)
-    return np.maximum(room, 0.0)
+class Fill(NamedTuple):
+    keep: FloatArray  # own cases each officer keeps
+    take: FloatArray  # other cases each officer takes
 
 
 def water_fill(
@@ -27,105 +34,203 @@ def water_fill(
     available: FloatArray,
     room: FloatArray,
     cost: float,
-    units: int,
-) -> IntArray:
-    """Give `units` cases of `cost` hours one at a time to whoever ends lowest — in one batch.
+    units: float,
+    *,
+    own: FloatArray | None = None,
+    own_cost: float | None = None,
+    integral: bool = True,
+) -> Fill:
+    """Place `units` equal cases at the lowest common utilization level, in one batch.
 
-    Equivalent to repeatedly choosing the officer whose utilization after taking the case is lowest
-    (ties to the lower index); done by a bisection on the common utilization level instead of a
-    loop per case. Returns the number of cases each officer takes (may sum to less than `units`
-    when rooms run out).
+    Officer k first keeps its `own[k]` cases (`own_cost` hours each: no handoff), then takes
+    others' cases (`cost` hours each), as long as its utilization stays at or below a level λ;
+    `room[k]` caps what it ends with (keep + take; inf when uncapped). λ is found by bisection;
+    the cases left over (at most one per officer at λ) go one per officer where they end lowest,
+    ties to the lower index. This is what handing the cases one at a time to whoever ends least
+    utilized yields, without a loop per case. With `integral=False` the units are divisible
+    (hours, say) and every officer below λ is filled exactly up to it.
+
+    Returns (own cases kept, other cases taken) per officer; they may sum to less than `units`
+    when the rooms run out.
     """
     n = len(load)
-    take = np.zeros(n, dtype=np.int64)
-    if units <= 0 or n == 0:
-        return take
-    finite_room = np.where(np.isinf(room), units, room).astype(np.int64)
-    finite_room = np.minimum(finite_room, units)
-    if finite_room.sum() <= units:
-        return finite_room
-    if cost <= 0:
-        # Free cases: utilization does not change; spread evenly in index order.
-        order = np.argsort(-finite_room, kind="stable")
-        left = units
-        for i in order:
-            k = min(int(finite_room[i]), left)
-            take[i] = k
-            left -= k
-            if left == 0:
-                break
-        return take
+    own_count = np.zeros(n) if own is None else np.asarray(own, dtype=np.float64)
+    other_cost = max(float(cost), _MIN_COST)
+    keep_cost = other_cost if own_cost is None else max(float(own_cost), _MIN_COST)
+    cap = np.minimum(np.where(np.isinf(room), units, room), units)
+    cap = np.maximum(cap, 0.0)
+    own_cap = np.minimum(own_count, cap)
+    if n == 0 or units <= 0:
+        return Fill(np.zeros(n), np.zeros(n))
+    if cap.sum() <= units:
+        return Fill(own_cap, cap - own_cap)
+    safe = np.where(available > 0, available, 1.0)
+    if integral and units <= _ONE_BY_ONE:
+        return _one_by_one(load, safe, cap, own_cap, keep_cost, other_cost, int(units))
+    rnd = np.floor if integral else (lambda x: x)
 
-    if units < n:
-        # Rounding residues are a few cases over many officers: when nobody's second case ends
-        # below the units-th lowest first case, the answer is those lowest first cases, found by
-        # one partition instead of a bisection.
-        first = np.where(finite_room > 0, (load + cost) / available, np.inf)
-        kth = float(np.partition(first, units - 1)[units - 1])
-        if np.isfinite(kth):
-            first_k = np.clip(np.floor((kth * available - load) / cost + _EPS), 0, finite_room)
-            if int(first_k.sum()) == units:
-                return first_k.astype(np.int64)
+    def placed(level: float) -> tuple[FloatArray, FloatArray]:
+        head = level * safe - load
+        keep = np.clip(rnd(head / keep_cost + (_EPS if integral else 0.0)), 0, own_cap)
+        rest = head - keep * keep_cost
+        other = np.clip(rnd(rest / other_cost + (_EPS if integral else 0.0)), 0, cap - keep)
+        other = np.where(keep >= own_cap, other, 0.0)
+        return keep, other
 
-    def taken(level: float) -> IntArray:
-        k = np.floor((level * available - load) / cost + _EPS)
-        return np.clip(k, 0, finite_room).astype(np.int64)
-
-    lo = float(np.min(load / available)) - 1.0
-    hi = float(np.max((load + finite_room * cost) / available)) + 1.0
-    for _ in range(100):
+    lo = float(np.min(load / safe)) - 1.0
+    hi = float(np.max((load + cap * max(other_cost, keep_cost)) / safe)) + 1.0
+    for _ in range(200):
         mid = (lo + hi) / 2
-        if taken(mid).sum() >= units:
+        keep, other = placed(mid)
+        if keep.sum() + other.sum() >= units:
             hi = mid
         else:
             lo = mid
-        if hi - lo < 1e-12 * max(1.0, abs(hi)):
+        if hi - lo <= 1e-13 * max(1.0, abs(hi)):
             break
-    take = taken(lo)
-    short = units - int(take.sum())
-    if short > 0:
-        # Hand the remaining cases to those whose next case ends lowest.
-        nxt = np.where(take < finite_room, (load + (take + 1) * cost) / available, np.inf)
-        order = np.lexsort((np.arange(n), nxt))[:short]
-        take[order] += 1
-    return take
+    keep, other = placed(lo)
+    if not integral:
+        # Between lo and hi the total crosses `units`: scale the last slice to hit it exactly.
+        keep_hi, other_hi = placed(hi)
+        below, above = keep.sum() + other.sum(), keep_hi.sum() + other_hi.sum()
+        t = (units - below) / (above - below) if above > below else 0.0
+        return Fill(keep + t * (keep_hi - keep), other + t * (other_hi - other))
+    short = round(float(units - keep.sum() - other.sum()))
+    order = np.arange(n)
+    while short > 0:
+        nxt_own = keep < own_cap
+        step = np.where(nxt_own, keep_cost, other_cost)
+        full = keep + other >= cap
+        if full.all():
+            break
+        after = np.where(full, np.inf, (load + keep * keep_cost + other * other_cost + step) / safe)
+        chosen = np.lexsort((order, after))[: min(short, int((~full).sum()))]
+        keep[chosen[nxt_own[chosen]]] += 1
+        other[chosen[~nxt_own[chosen]]] += 1
+        short -= len(chosen)
+    return Fill(keep, other)
 
 
-def greedy(comp: Component) -> State:
-    """Keep what can stay, then hand out pools heaviest first to the least-utilized officer.
+def _one_by_one(
+    load: FloatArray,
+    safe: FloatArray,
+    cap: FloatArray,
+    own_cap: FloatArray,
+    keep_cost: float,
+    other_cost: float,
+    units: int,
+) -> Fill:
+    """A few cases: each to whoever ends lowest, literally (the first lowest on a tie)."""
+    keep = np.zeros(len(load))
+    take = np.zeros(len(load))
+    current = load.astype(np.float64).copy()
+    for _ in range(units):
+        own_next = keep < own_cap
+        step = np.where(own_next, keep_cost, other_cost)
+        after = np.where(keep + take < cap, (current + step) / safe, np.inf)
+        k = int(np.argmin(after))
+        if not np.isfinite(after[k]):
+            break
+        if own_next[k]:
+            keep[k] += 1
+        else:
+            take[k] += 1
+        current[k] += step[k]
+    return Fill(keep, take)
 
-    Officers over their case cap release their lightest held cases first. Overloaded officers do
-    not shed cases here; the local search does that.
-    """
-    released = np.zeros(comp.n_held, dtype=np.int64)
-    flow = np.zeros(comp.n_arcs, dtype=np.int64)
-    unassigned = np.zeros(comp.n_pools, dtype=np.int64)
 
-    count = comp.counts(released, flow)
+def _room(comp: Component, count: FloatArray) -> FloatArray:
+    room = np.where(comp.cap == NO_CAP, np.inf, comp.cap - count)
+    return np.maximum(room, 0.0)
+
+
+def _cap_releases(comp: Component, released: IntArray) -> None:
+    """Officers over their case cap release their lightest held cases first (in place)."""
+    count = comp.counts(released, np.zeros(comp.n_arcs))
     over = np.where(comp.cap == NO_CAP, 0, np.maximum(count - comp.cap, 0)).astype(np.int64)
     if over.any():
         for h in np.argsort(comp.held_effort, kind="stable"):
             o = comp.held_officer[h]
             if over[o] > 0:
-                k = min(int(over[o]), int(comp.held_count[h]))
+                k = min(int(over[o]), int(comp.held_count[h] - released[h]))
                 released[h] += k
                 over[o] -= k
 
+
+def greedy(comp: Component) -> State:
+    """The current assignment repaired: keep what can stay, then hand out pools heaviest first to
+    the least-utilized officer. Officers over their case cap release their lightest held cases
+    first; overloaded officers do not shed cases here (the searches do that)."""
+    released = np.zeros(comp.n_held, dtype=np.int64)
+    flow = np.zeros(comp.n_arcs, dtype=np.int64)
+    unassigned = np.zeros(comp.n_pools, dtype=np.int64)
+    _cap_releases(comp, released)
     load = comp.loads(released, flow)
     count = comp.counts(released, flow)
     inflow = comp.pool_inflow(released).astype(np.int64)
     safe_avail = np.where(comp.measured, comp.available, 1.0)
-    for p in np.argsort(-comp.pool_cost, kind="stable"):
-        arcs = np.arange(comp.arc_ptr[p], comp.arc_ptr[p + 1])
+    # Heaviest first; at equal cost, cases that had an officer before new ones.
+    for p in np.lexsort((np.arange(comp.n_pools), ~comp.pool_handoff, -comp.pool_cost)):
+        arcs = comp.pool_arcs(int(p))
         officers = comp.arc_officer[arcs]
         cost = float(comp.pool_cost[p])
-        take = water_fill(
+        fill = water_fill(
             load[officers], safe_avail[officers], _room(comp, count)[officers], cost, int(inflow[p])
         )
+        take = fill.take.astype(np.int64)
         flow[arcs] += take
         load[officers] += take * cost
         count[officers] += take
         unassigned[p] = int(inflow[p] - take.sum())
+    state = State(released, flow, unassigned)
+    cancel_round_trips(comp, state)
+    return state
+
+
+def lpt(comp: Component) -> State:
+    """Longest effort first: every case that may move, heaviest pool first, goes to the officer
+    whose utilization after taking it is lowest (handoff hours counted for everyone but the
+    case's own officer, who keeps it at its effort). Locked cases stay, as everywhere."""
+    released = np.zeros(comp.n_held, dtype=np.int64)
+    flow = np.zeros(comp.n_arcs, dtype=np.int64)
+    unassigned = np.zeros(comp.n_pools, dtype=np.int64)
+    load = comp.base_hours.astype(np.float64).copy()
+    count = comp.base_count.astype(np.float64).copy()
+    safe_avail = np.where(comp.measured, comp.available, 1.0)
+    # Pools by decreasing effort of their cases (a held class's effort is its pool's minus the
+    # handoff); at equal effort, cases that had an officer before new ones, then pool order.
+    effort = comp.pool_cost.copy()
+    effort[comp.held_pool] = comp.held_effort
+    order = np.lexsort((np.arange(comp.n_pools), ~comp.pool_handoff, -effort))
+    for p in order.tolist():
+        arcs = comp.pool_arcs(p)
+        officers = comp.arc_officer[arcs]
+        held = comp.held_into(p)
+        # A held class's officer is eligible for its group, hence one of the pool's arcs.
+        by_officer = np.argsort(officers, kind="stable")
+        held_at = by_officer[np.searchsorted(officers[by_officer], comp.held_officer[held])]
+        own = np.zeros(len(arcs))
+        np.add.at(own, held_at, comp.held_count[held])
+        units = int(comp.pool_fixed[p] + comp.held_count[held].sum())
+        cost = float(comp.pool_cost[p])
+        own_cost = float(comp.held_effort[held[0]]) if len(held) else cost
+        fill = water_fill(
+            load[officers],
+            safe_avail[officers],
+            _room(comp, count)[officers],
+            cost,
+            units,
+            own=own,
+            own_cost=own_cost,
+        )
+        keep = fill.keep.astype(np.int64)
+        take = fill.take.astype(np.int64)
+        # One held class per (officer, pool): what the officer keeps is what stays of it.
+        released[held] = comp.held_count[held] - keep[held_at]
+        flow[arcs] += take
+        load[officers] += keep * own_cost + take * cost
+        count[officers] += keep + take
+        unassigned[p] = units - int(keep.sum() + take.sum())
     state = State(released, flow, unassigned)
     cancel_round_trips(comp, state)
     return state
@@ -150,13 +255,18 @@ def round_state(comp: Component, released: FloatArray, flow: FloatArray, target:
     safe_avail = np.where(comp.measured, comp.available, 1.0)
     unassigned = np.zeros(comp.n_pools, dtype=np.int64)
     outflow = comp.pool_outflow(out).astype(np.int64)
-    for p in np.flatnonzero(outflow != inflow):
-        arcs = np.arange(comp.arc_ptr[p], comp.arc_ptr[p + 1])
+    # Heaviest pools first, as longest effort first would: the cases left over after flooring
+    # (every case of a pool that the LP split) then pack best.
+    short = np.flatnonzero(outflow != inflow)
+    for p in short[np.lexsort((short, -comp.pool_cost[short]))]:
+        arcs = comp.pool_arcs(int(p))
         gap = int(inflow[p] - outflow[p])
         cost = float(comp.pool_cost[p])
         if gap > 0:
             officers = comp.arc_officer[arcs]
-            take = water_fill(load[officers], safe_avail[officers], room[officers], cost, gap)
+            take = water_fill(
+                load[officers], safe_avail[officers], room[officers], cost, gap
+            ).take.astype(np.int64)
             out[arcs] += take
             load[officers] += take * cost
             room[officers] -= take
@@ -181,29 +291,27 @@ def round_state(comp: Component, released: FloatArray, flow: FloatArray, target:
 
 
 def repair_unassigned(comp: Component, state: State, target: int) -> State:
-    """Re-assign cases left over by rounding, along augmenting paths through full officers.
+    """Re-assign cases left unassigned, along augmenting paths through full officers.
 
     A case of pool p is given to an eligible officer with room; failing that, an eligible but full
     officer passes one of its cases (received from a pool, or its own, released) to another
     officer, breadth first. Stops when `target` cases remain unassigned (the level-1 optimum,
-    which the LP proves) or no path exists.
+    which the LP proves) or no pool with unassigned cases has a path left.
     """
     state = state.copy()
     count = comp.counts(state.released, state.flow)
     room = _room(comp, count)
-    arcs_of_officer: list[list[int]] = [[] for _ in range(comp.n_officers)]
-    for a, o in enumerate(comp.arc_officer.tolist()):
-        arcs_of_officer[o].append(a)
-    held_of_officer: list[list[int]] = [[] for _ in range(comp.n_officers)]
-    for h, o in enumerate(comp.held_officer.tolist()):
-        held_of_officer[o].append(h)
+    stuck: set[int] = set()
     while int(state.unassigned.sum()) > target:
-        p0 = int(np.flatnonzero(state.unassigned > 0)[0])
+        open_pools = [p for p in np.flatnonzero(state.unassigned > 0).tolist() if p not in stuck]
+        if not open_pools:
+            break
+        p0 = open_pools[0]
         # parent[o] = (kind, source, arc): officer o receives one unit along `arc`, taken from
         # the previous officer's arc `source` (kind "arc") or held class `source` (kind "held").
         parent: dict[int, tuple[str, int, int]] = {}
         frontier: list[int] = []
-        for a in range(comp.arc_ptr[p0], comp.arc_ptr[p0 + 1]):
+        for a in comp.pool_arcs(p0).tolist():
             o = int(comp.arc_officer[a])
             if o not in parent:
                 parent[o] = ("start", -1, a)
@@ -213,17 +321,17 @@ def repair_unassigned(comp: Component, state: State, target: int) -> State:
             nxt: list[int] = []
             for o in frontier:
                 sources = [
-                    ("arc", a, int(comp.arc_pool[a]))
-                    for a in arcs_of_officer[o]
+                    ("arc", int(a), int(comp.arc_pool[a]))
+                    for a in comp.arcs_of(o).tolist()
                     if state.flow[a] > 0
                 ]
                 sources += [
-                    ("held", h, int(comp.held_pool[h]))
-                    for h in held_of_officer[o]
+                    ("held", int(h), int(comp.held_pool[h]))
+                    for h in comp.held_of(o).tolist()
                     if state.released[h] < comp.held_count[h]
                 ]
                 for kind, src, q in sources:
-                    for b in range(comp.arc_ptr[q], comp.arc_ptr[q + 1]):
+                    for b in comp.pool_arcs(q).tolist():
                         k = int(comp.arc_officer[b])
                         if k not in parent:
                             parent[k] = (kind, src, b)
@@ -232,7 +340,8 @@ def repair_unassigned(comp: Component, state: State, target: int) -> State:
                                 end = k
             frontier = nxt
         if end is None:
-            break
+            stuck.add(p0)
+            continue
         node = end
         room[end] -= 1
         while True:
@@ -256,6 +365,7 @@ def local_search(
     deadline: float,
     max_moves: int | None = None,
     floor: float = 0.0,
+    max_steps: int = 1_000_000,
 ) -> State:
     """Lower the peak utilization by moving single cases off the most utilized officer.
 
@@ -263,7 +373,8 @@ def local_search(
     held cases (released, paying the handoff) — and gives it to the eligible officer that ends
     lowest; it is taken only if both end strictly below the old peak. `max_moves` caps the number
     of released held cases. Stops at a local optimum, at `floor` (a lower bound: nothing to gain
-    below it), or at `deadline` (time.perf_counter()).
+    below it), after `max_steps` steps (the deterministic budget), or at `deadline`
+    (time.perf_counter(), the safety net).
     """
     state = state.copy()
     if comp.n_officers == 0 or not comp.measured.any():
@@ -274,19 +385,9 @@ def local_search(
     util = np.where(comp.measured, load / safe_avail, -np.inf)
     room = _room(comp, count)
 
-    arcs_of_officer: list[list[int]] = [[] for _ in range(comp.n_officers)]
-    for a, o in enumerate(comp.arc_officer.tolist()):
-        arcs_of_officer[o].append(a)
-    held_of_officer: list[list[int]] = [[] for _ in range(comp.n_officers)]
-    for h, o in enumerate(comp.held_officer.tolist()):
-        held_of_officer[o].append(h)
-    held_of_pool: list[list[int]] = [[] for _ in range(comp.n_pools)]
-    for h, p in enumerate(comp.held_pool.tolist()):
-        held_of_pool[p].append(h)
-
     moves_left = np.inf if max_moves is None else max_moves - int(state.released.sum())
     steps = 0
-    while True:
+    while steps < max_steps:
         steps += 1
         if steps % 64 == 0 and (time.perf_counter() > deadline or interrupt.stop_requested()):
             break
@@ -295,17 +396,17 @@ def local_search(
         if peak <= floor * (1 + 1e-12):
             break
         best: tuple[float, str, int, int] | None = None  # (resulting max, kind, source, arc)
-        for a in arcs_of_officer[i]:
+        for a in comp.arcs_of(i).tolist():
             if state.flow[a] <= 0:
                 continue
             p = int(comp.arc_pool[a])
             cost = float(comp.pool_cost[p])
-            targets = np.arange(comp.arc_ptr[p], comp.arc_ptr[p + 1])
+            targets = comp.pool_arcs(p)
             best = _best_target(
                 comp, util, load, safe_avail, room, targets, i, cost, cost, peak, best, "arc", a
             )
             # Undo a release: the case goes home, where it costs its effort and no handoff.
-            for h in held_of_pool[p]:
+            for h in comp.held_into(p).tolist():
                 if state.released[h] <= 0:
                     continue
                 j = int(comp.held_officer[h])
@@ -318,11 +419,10 @@ def local_search(
                 if result < peak * (1 - 1e-12) and (best is None or result < best[0]):
                     best = (result, "return", h, a)
         if moves_left > 0:
-            for h in held_of_officer[i]:
+            for h in comp.held_of(i).tolist():
                 if state.released[h] >= comp.held_count[h]:
                     continue
                 p = int(comp.held_pool[h])
-                targets = np.arange(comp.arc_ptr[p], comp.arc_ptr[p + 1])
                 lose = float(comp.held_effort[h])
                 best = _best_target(
                     comp,
@@ -330,7 +430,7 @@ def local_search(
                     load,
                     safe_avail,
                     room,
-                    targets,
+                    comp.pool_arcs(p),
                     i,
                     lose,
                     float(comp.pool_cost[p]),
@@ -432,3 +532,72 @@ def _best_target(
     if result < peak * (1 - 1e-12) and (best is None or result < best[0]):
         return (result, kind, src, int(targets[k]))
     return best
+
+
+def penalty_of(load: FloatArray, available: FloatArray, peak: float) -> FloatArray:
+    """Per officer, the balance penalty (hours above each balance level × peak), for measured
+    officers (`available` > 0); 0 for the others."""
+    levels = np.asarray(BALANCE_LEVELS)
+    over = load[None, :] - levels[:, None] * peak * available[None, :]
+    return np.where(available > 0, np.clip(over, 0.0, None).sum(axis=0), 0.0)
+
+
+def rebalance(comp: Component, state: State, max_pools: int, deadline: float) -> State:
+    """Even out the load, pool by pool: each pool's cases are taken back from the officers that
+    received them and water-filled again over its eligible officers, given everything else.
+
+    A re-fill is kept only when it raises neither the peak nor the balance penalty of the officers
+    it touches. Pools go heaviest first, in sweeps, until a sweep changes nothing, `max_pools`
+    re-fills were tried (the deterministic budget) or `deadline` passes (the safety net).
+    """
+    state = state.copy()
+    if not comp.measured.any() or comp.n_arcs == 0:
+        return state
+    load = comp.loads(state.released, state.flow)
+    count = comp.counts(state.released, state.flow)
+    safe_avail = np.where(comp.measured, comp.available, 1.0)
+    avail = np.where(comp.measured, comp.available, 0.0)
+    util = np.where(comp.measured, load / safe_avail, 0.0)
+    peak = float(util.max())
+    order = np.lexsort((np.arange(comp.n_pools), -comp.pool_cost))
+    tried = 0
+    changed = True
+    while changed and tried < max_pools:
+        changed = False
+        for p in order.tolist():
+            if tried >= max_pools:
+                break
+            if tried % 32 == 0 and (time.perf_counter() > deadline or interrupt.stop_requested()):
+                return _finish(comp, state)
+            arcs = comp.pool_arcs(p)
+            current = state.flow[arcs]
+            units = int(current.sum())
+            if units == 0 or len(arcs) < 2:
+                continue
+            tried += 1
+            officers = comp.arc_officer[arcs]
+            cost = float(comp.pool_cost[p])
+            without = load[officers] - current * cost
+            room = _room(comp, count)[officers] + current
+            take = water_fill(without, safe_avail[officers], room, cost, units).take
+            take = take.astype(np.int64)
+            if np.array_equal(take, current) or int(take.sum()) != units:
+                continue
+            after = without + take * cost
+            before_pen = penalty_of(load[officers], avail[officers], peak).sum()
+            after_pen = penalty_of(after, avail[officers], peak).sum()
+            after_peak = float(
+                np.max(np.where(comp.measured[officers], after / safe_avail[officers], 0.0))
+            )
+            if after_peak > peak * (1 + 1e-12) or after_pen >= before_pen - 1e-9:
+                continue
+            state.flow[arcs] = take
+            load[officers] = after
+            count[officers] += take - current
+            changed = True
+    return _finish(comp, state)
+
+
+def _finish(comp: Component, state: State) -> State:
+    cancel_round_trips(comp, state)
+    return state

@@ -36,13 +36,17 @@ from ortools.linear_solver import linear_solver_pb2, pywraplp
 
 from assigncli import interrupt
 from assigncli.problem import NO_CAP, BoolArray, FloatArray, IntArray
-from assigncli.solvers.component import BALANCE_LEVELS, Component
+from assigncli.solvers.component import BALANCE_LEVELS, Component, csr
+from assigncli.solvers.heuristics import water_fill
 
 # The peak and penalty found by a level are relaxed by this much before the next level, so that
 # numerical noise never makes the next level infeasible.
 _LEVEL_SLACK = 1e-7
 # Levels 3 and 4 are attempted only with at least this multiple of level 2's solve time left.
 _LEVEL_TIME_RATIO = {3: 2.5, 4: 1.2}
+# ... and at least this many simplex iterations plus ten per row (level 2 may have needed
+# almost none).
+_MIN_LEVEL_ITERATIONS = 10_000
 
 
 @dataclass(frozen=True)
@@ -114,6 +118,23 @@ def officer_types(comp: Component) -> IntArray:
     return types
 
 
+@dataclass(frozen=True)
+class _LPVariables:
+    """Column indices of each block, and the officer sets they were built for."""
+
+    released: IntArray
+    capped_flow: IntArray
+    shared: IntArray
+    edge_hours: IntArray
+    unassigned: IntArray
+    peak: int
+    load: IntArray
+    load_officers: IntArray  # officers with a load column, in column order
+    own: BoolArray  # officers with rows of their own (all, unless by type)
+    capped_pool: IntArray  # pool and officer of each capped_flow column
+    capped_officer: IntArray
+
+
 class _ModelBuilder:
     """Columns, rows and coefficients as numpy blocks, turned into one MPModelProto: building
     a 300k-column LP through per-coefficient calls takes seconds, this takes a fraction."""
@@ -180,7 +201,11 @@ class ComponentLP:
     """Builds the LP once; each level changes the objective and adds constraints (GLOP resumes)."""
 
     def __init__(
-        self, comp: Component, max_moves: float | None = None, by_type: bool = False
+        self,
+        comp: Component,
+        max_moves: float | None = None,
+        by_type: bool = False,
+        per_arc: bool = False,
     ) -> None:
         self.comp = comp
         self.by_type = by_type
@@ -192,12 +217,18 @@ class ComponentLP:
         uncapped = comp.cap == NO_CAP
         if by_type:
             self.unit = officer_types(comp)
+        elif per_arc:
+            # One count column per arc, as for capped officers: a vertex of this LP leaves only a
+            # few pools split, where the hours columns split every pool over its whole group.
+            self.unit = np.full(comp.n_officers, -1, dtype=np.int64)
         else:
             self.unit = np.where(uncapped, np.arange(comp.n_officers), -1).astype(np.int64)
         cols = self.cols = _columns(comp, self.unit)
         # A case can only stay unassigned when its pool reaches no officer without a cap; unless
         # such pools exist, level 1 (a full LP solve) is skipped.
-        self.unassigned_pools = cols.counted_pools[~cols.pool_shared[cols.counted_pools]]
+        reaches_uncapped = np.zeros(comp.n_pools, dtype=bool)
+        reaches_uncapped[comp.arc_pool[uncapped[comp.arc_officer]]] = True
+        self.unassigned_pools = cols.counted_pools[~reaches_uncapped[cols.counted_pools]]
         self.may_leave_unassigned = len(self.unassigned_pools) > 0
         direct = np.ones(comp.n_pools, dtype=bool)
         direct[cols.counted_pools] = False
@@ -228,42 +259,66 @@ class ComponentLP:
     def _build(self, model: _ModelBuilder, max_moves: float | None) -> IntArray:
         """Every column and row as arrays: one sparse triplet list, loaded in one call. Returns
         the officers that have a load column, in column order."""
-        comp, cols, by_type = self.comp, self.cols, self.by_type
+        v = self._variables(model)
+        self._pool_balance(model, v)
+        self._group_balance(model, v)
+        self._officer_loads(model, v)
+        if self.by_type:
+            self._type_capacity(model, v)
+        self._case_caps(model, v)
+        self._move_budget(model, v, max_moves)
+        return v.load_officers
+
+    def _variables(self, model: _ModelBuilder) -> _LPVariables:
+        """The columns: releases, counts to capped officers, counts shared by a group's uncapped
+        officers, hours per (group, receiving unit), unassigned counts, the peak and the loads."""
+        comp, cols = self.comp, self.cols
         size = comp.pool_size.astype(np.float64)
-        cost = comp.pool_cost
-        group_hours = np.bincount(comp.pool_group, weights=size * cost, minlength=comp.n_groups)
-        own = (self.unit < 0) if by_type else np.ones(comp.n_officers, dtype=bool)
+        group_hours = np.bincount(
+            comp.pool_group, weights=size * comp.pool_cost, minlength=comp.n_groups
+        )
+        own = (self.unit < 0) if self.by_type else np.ones(comp.n_officers, dtype=bool)
         load_officers = np.flatnonzero(own & comp.measured)
-
-        released = model.columns("released", np.zeros(comp.n_held), comp.held_count)
         capped_pool = comp.arc_pool[cols.capped_arcs]
-        capped_officer = comp.arc_officer[cols.capped_arcs]
-        capped_flow = model.columns("capped_flow", np.zeros(len(capped_pool)), size[capped_pool])
-        shared = model.columns("shared", np.zeros(len(cols.shared_pools)), size[cols.shared_pools])
-        edge_hours = model.columns(
-            "edge_hours", np.zeros(len(cols.edge_group)), group_hours[cols.edge_group]
-        )
-        unassigned = model.columns(
-            "unassigned", np.zeros(len(self.unassigned_pools)), size[self.unassigned_pools]
-        )
-        peak = int(model.columns("peak", np.zeros(1), np.full(1, np.inf))[0])
-        load = model.columns(
-            "load", np.zeros(len(load_officers)), np.full(len(load_officers), np.inf)
+        return _LPVariables(
+            released=model.columns("released", np.zeros(comp.n_held), comp.held_count),
+            capped_flow=model.columns("capped_flow", np.zeros(len(capped_pool)), size[capped_pool]),
+            shared=model.columns(
+                "shared", np.zeros(len(cols.shared_pools)), size[cols.shared_pools]
+            ),
+            edge_hours=model.columns(
+                "edge_hours", np.zeros(len(cols.edge_group)), group_hours[cols.edge_group]
+            ),
+            unassigned=model.columns(
+                "unassigned", np.zeros(len(self.unassigned_pools)), size[self.unassigned_pools]
+            ),
+            peak=int(model.columns("peak", np.zeros(1), np.full(1, np.inf))[0]),
+            load=model.columns(
+                "load", np.zeros(len(load_officers)), np.full(len(load_officers), np.inf)
+            ),
+            load_officers=load_officers,
+            own=own,
+            capped_pool=capped_pool,
+            capped_officer=comp.arc_officer[cols.capped_arcs],
         )
 
-        # Pool balance (cases), for pools of groups with capped officers:
-        # capped flows + shared + unassigned - released into it = fixed.
+    def _pool_balance(self, model: _ModelBuilder, v: _LPVariables) -> None:
+        """Pool balance (cases), for pools of groups with capped officers:
+        capped flows + shared + unassigned - released into it = fixed."""
+        comp, cols = self.comp, self.cols
         pool_row = np.full(comp.n_pools, -1, dtype=np.int64)
         fixed = comp.pool_fixed[cols.counted_pools].astype(np.float64)
         pool_row[cols.counted_pools] = model.rows(fixed, fixed)
-        model.terms(pool_row[self.unassigned_pools], unassigned, 1.0)
-        model.terms(pool_row[cols.shared_pools], shared, 1.0)
-        model.terms(pool_row[capped_pool], capped_flow, 1.0)
+        model.terms(pool_row[self.unassigned_pools], v.unassigned, 1.0)
+        model.terms(pool_row[cols.shared_pools], v.shared, 1.0)
+        model.terms(pool_row[v.capped_pool], v.capped_flow, 1.0)
         into_counted = pool_row[comp.held_pool] >= 0
-        model.terms(pool_row[comp.held_pool[into_counted]], released[into_counted], -1.0)
+        model.terms(pool_row[comp.held_pool[into_counted]], v.released[into_counted], -1.0)
 
-        # Group balance (hours): what uncapped officers receive = what the pools send them. Pools
-        # of groups without capped officers send everything, so they need no column or row.
+    def _group_balance(self, model: _ModelBuilder, v: _LPVariables) -> None:
+        """Group balance (hours): what uncapped officers receive = what the pools send them.
+        Pools of groups without capped officers send everything: no column or row of their own."""
+        comp, cols, cost = self.comp, self.cols, self.comp.pool_cost
         direct = self.direct_pools
         direct_hours = np.bincount(
             comp.pool_group[direct],
@@ -273,78 +328,96 @@ class ComponentLP:
         group_row = np.full(comp.n_groups, -1, dtype=np.int64)
         groups = np.unique(cols.edge_group)
         group_row[groups] = model.rows(direct_hours[groups], direct_hours[groups])
-        model.terms(group_row[cols.edge_group], edge_hours, 1.0)
-        model.terms(group_row[comp.pool_group[cols.shared_pools]], shared, -cost[cols.shared_pools])
-        h_direct = ~into_counted
+        model.terms(group_row[cols.edge_group], v.edge_hours, 1.0)
+        model.terms(
+            group_row[comp.pool_group[cols.shared_pools]], v.shared, -cost[cols.shared_pools]
+        )
+        counted = np.zeros(comp.n_pools, dtype=bool)
+        counted[cols.counted_pools] = True
+        h_direct = ~counted[comp.held_pool]
         pools = comp.held_pool[h_direct]
-        model.terms(group_row[comp.pool_group[pools]], released[h_direct], -cost[pools])
+        model.terms(group_row[comp.pool_group[pools]], v.released[h_direct], -cost[pools])
 
-        # Officer loads: load_o = fixed_o + Σ movable terms, as a variable, so that the peak and
-        # balance rows refer to it with one coefficient instead of restating every term.
+    def _officer_loads(self, model: _ModelBuilder, v: _LPVariables) -> None:
+        """Officer loads: load_o = fixed_o + Σ movable terms, as a variable, so that the peak
+        and balance rows refer to it with one coefficient; and load_o ≤ U·A_o."""
+        comp, cols = self.comp, self.cols
+        officers = v.load_officers
         load_row = np.full(comp.n_officers, -1, dtype=np.int64)
-        fixed_load = self.fixed_load[load_officers]
-        load_row[load_officers] = model.rows(fixed_load, fixed_load)
-        model.terms(load_row[load_officers], load, 1.0)
-        peak_rows = model.rows(np.full(len(load_officers), -np.inf), np.zeros(len(load_officers)))
-        model.terms(peak_rows, load, 1.0)
-        model.terms(peak_rows, np.full(len(load_officers), peak), -comp.available[load_officers])
+        fixed_load = self.fixed_load[officers]
+        load_row[officers] = model.rows(fixed_load, fixed_load)
+        model.terms(load_row[officers], v.load, 1.0)
+        peak_rows = model.rows(np.full(len(officers), -np.inf), np.zeros(len(officers)))
+        model.terms(peak_rows, v.load, 1.0)
+        model.terms(peak_rows, np.full(len(officers), v.peak), -comp.available[officers])
         held_own = load_row[comp.held_officer] >= 0
         model.terms(
-            load_row[comp.held_officer[held_own]], released[held_own], comp.held_effort[held_own]
+            load_row[comp.held_officer[held_own]], v.released[held_own], comp.held_effort[held_own]
         )
-        model.terms(load_row[capped_officer], capped_flow, -cost[capped_pool])
-        if not by_type:
-            model.terms(load_row[cols.edge_unit], edge_hours, -1.0)
-        else:
-            # Officers of a type share one capacity row: U·ΣA - Σ kept hours >= what the type
-            # receives. An officer also needs a row of its own only if its own cases could take
-            # it above the peak; none can when they fit under a proven lower bound of the peak.
-            typed = np.flatnonzero(~own)
-            n_types = int(self.unit.max()) + 1 if len(typed) else 0
-            t = self.unit[typed]
-            type_available = np.bincount(t, weights=comp.available[typed], minlength=n_types)
-            type_fixed = np.bincount(t, weights=self.fixed_load[typed], minlength=n_types)
-            self.type_available = type_available.astype(np.float64)
-            # type load = fixed - released hours + received hours, as a variable (for level 3).
-            type_load = model.columns("type_load", np.zeros(n_types), np.full(n_types, np.inf))
-            type_rows = model.rows(type_fixed, type_fixed)
-            model.terms(type_rows, type_load, 1.0)
-            model.terms(type_rows[cols.edge_unit], edge_hours, -1.0)
-            held_typed = ~own[comp.held_officer]
-            model.terms(
-                type_rows[self.unit[comp.held_officer[held_typed]]],
-                released[held_typed],
-                comp.held_effort[held_typed],
-            )
-            type_peak = model.rows(np.full(n_types, -np.inf), np.zeros(n_types))
-            model.terms(type_peak, type_load, 1.0)
-            model.terms(type_peak, np.full(n_types, peak), -type_available)
-            floor = self.peak_floor()
-            kept = typed[self.fixed_load[typed] > floor * comp.available[typed]]
-            kept_row = np.full(comp.n_officers, -1, dtype=np.int64)
-            kept_row[kept] = model.rows(self.fixed_load[kept], np.full(len(kept), np.inf))
-            model.terms(kept_row[kept], np.full(len(kept), peak), comp.available[kept])
-            held_kept = kept_row[comp.held_officer] >= 0
-            model.terms(
-                kept_row[comp.held_officer[held_kept]],
-                released[held_kept],
-                comp.held_effort[held_kept],
-            )
+        with_row = load_row[v.capped_officer] >= 0
+        model.terms(
+            load_row[v.capped_officer[with_row]],
+            v.capped_flow[with_row],
+            -comp.pool_cost[v.capped_pool[with_row]],
+        )
+        if not self.by_type:
+            model.terms(load_row[cols.edge_unit], v.edge_hours, -1.0)
 
-        # Case caps count every case the officer ends with.
+    def _type_capacity(self, model: _ModelBuilder, v: _LPVariables) -> None:
+        """Officers of a type share one capacity row: U·ΣA - Σ kept hours ≥ what the type
+        receives. An officer also needs a row of its own only if its own cases could take it
+        above the peak; none can when they fit under a proven lower bound of the peak."""
+        comp, cols = self.comp, self.cols
+        typed = np.flatnonzero(~v.own)
+        n_types = int(self.unit.max()) + 1 if len(typed) else 0
+        t = self.unit[typed]
+        type_available = np.bincount(t, weights=comp.available[typed], minlength=n_types)
+        type_fixed = np.bincount(t, weights=self.fixed_load[typed], minlength=n_types)
+        self.type_available = type_available.astype(np.float64)
+        # type load = fixed - released hours + received hours, as a variable (for level 3).
+        type_load = model.columns("type_load", np.zeros(n_types), np.full(n_types, np.inf))
+        type_rows = model.rows(type_fixed, type_fixed)
+        model.terms(type_rows, type_load, 1.0)
+        model.terms(type_rows[cols.edge_unit], v.edge_hours, -1.0)
+        held_typed = ~v.own[comp.held_officer]
+        model.terms(
+            type_rows[self.unit[comp.held_officer[held_typed]]],
+            v.released[held_typed],
+            comp.held_effort[held_typed],
+        )
+        type_peak = model.rows(np.full(n_types, -np.inf), np.zeros(n_types))
+        model.terms(type_peak, type_load, 1.0)
+        model.terms(type_peak, np.full(n_types, v.peak), -type_available)
+        floor = self.peak_floor()
+        kept = typed[self.fixed_load[typed] > floor * comp.available[typed]]
+        kept_row = np.full(comp.n_officers, -1, dtype=np.int64)
+        kept_row[kept] = model.rows(self.fixed_load[kept], np.full(len(kept), np.inf))
+        model.terms(kept_row[kept], np.full(len(kept), v.peak), comp.available[kept])
+        held_kept = kept_row[comp.held_officer] >= 0
+        model.terms(
+            kept_row[comp.held_officer[held_kept]],
+            v.released[held_kept],
+            comp.held_effort[held_kept],
+        )
+
+    def _case_caps(self, model: _ModelBuilder, v: _LPVariables) -> None:
+        """Case caps count every case the officer ends with."""
+        comp = self.comp
         capped = np.flatnonzero(comp.cap != NO_CAP)
         count_row = np.full(comp.n_officers, -1, dtype=np.int64)
         count_row[capped] = model.rows(
             np.full(len(capped), -np.inf), comp.cap[capped] - self.fixed_count[capped]
         )
         held_capped = count_row[comp.held_officer] >= 0
-        model.terms(count_row[comp.held_officer[held_capped]], released[held_capped], -1.0)
-        model.terms(count_row[capped_officer], capped_flow, 1.0)
+        model.terms(count_row[comp.held_officer[held_capped]], v.released[held_capped], -1.0)
+        counted = count_row[v.capped_officer] >= 0
+        model.terms(count_row[v.capped_officer[counted]], v.capped_flow[counted], 1.0)
 
+    def _move_budget(self, model: _ModelBuilder, v: _LPVariables, max_moves: float | None) -> None:
+        """At most `max_moves` discretionary moves."""
         if max_moves is not None:
             budget = model.rows(np.full(1, -np.inf), np.full(1, float(max_moves)))
-            model.terms(np.full(len(released), budget[0]), released, 1.0)
-        return load_officers
+            model.terms(np.full(len(v.released), budget[0]), v.released, 1.0)
 
     def peak_floor(self) -> float:
         """A proven lower bound on the peak: every hour that must be worked, over every hour
@@ -384,13 +457,18 @@ class ComponentLP:
         levels: int = 4,
         deadline: float = float("inf"),
         balance: bool = True,
-        progress: Callable[[str], None] | None = None,
+        progress: Callable[..., None] | None = None,
+        deterministic: bool = False,
     ) -> LPResult:
         """Solve levels 1..`levels` (2 gives the bound only) by `deadline` (time.perf_counter()).
 
         `balance=False` skips level 3; level 4 then keeps only the peak. The result holds the
-        solution of the last level that solved; a level cut short by the deadline leaves it
-        unchanged.
+        solution of the last level that solved; a level cut short leaves it unchanged.
+
+        Levels 3 and 4 get simplex iterations in proportion to what level 2 needed (a budget that
+        does not depend on the machine's load). Unless `deterministic`, they are also skipped when
+        the time left is short of what they took at most in measurements; with it, the deadline
+        is only the safety net.
         """
         solver, comp = self.solver, self.comp
         self.deadline = deadline
@@ -423,10 +501,11 @@ class ComponentLP:
         if status != optimal:
             return self._result("not_solved", 1 if self._snapshot is not None else 0)
         peak_seconds = time.perf_counter() - peak_started
+        peak_iterations = int(solver.iterations())
         self._peak = float(self.peak.solution_value()) if comp.measured.any() else 0.0
         self._take_snapshot()
         if progress is not None:
-            progress(f"LP bound {self._peak:.2%}")
+            progress("LP solved", bound=self._peak)
         if levels <= 2:
             return self._result("optimal", 2)
 
@@ -437,6 +516,15 @@ class ComponentLP:
         # Levels 3 and 4 start from level 2's basis; measured, they took up to about 2 and 1
         # times level 2's time. Started without that much time left they would only be cut short.
         def time_left_for(level: int) -> bool:
+            iterations = max(
+                _MIN_LEVEL_ITERATIONS + 10 * self.solver.NumConstraints(),
+                int(_LEVEL_TIME_RATIO[level] * peak_iterations),
+            )
+            self.solver.SetSolverSpecificParametersAsString(
+                f"max_number_of_iterations: {iterations}"
+            )
+            if deterministic:
+                return self.deadline > time.perf_counter()
             needed = _LEVEL_TIME_RATIO[level] * peak_seconds
             return self.deadline - time.perf_counter() >= needed
 
@@ -549,38 +637,32 @@ class ComponentLP:
 
     def _within_type(self, released: FloatArray, hours: FloatArray) -> FloatArray:
         """Each typed officer's share of what its type receives: the type's hours fill its
-        officers up to one common utilization, lowest first (a water level per type)."""
+        officers up to one common utilization, lowest first (the water fill, in hours)."""
         comp, unit = self.comp, self.unit
-        typed = unit >= 0
-        n_types = int(unit.max()) + 1
         kept = comp.loads(released, np.zeros(comp.n_arcs))
+        n_types = int(unit.max()) + 1
         received = np.bincount(self.cols.edge_unit, weights=hours, minlength=n_types)
-        t = unit[typed]
-        avail, own = comp.available[typed], kept[typed]
-        util = own / avail
-        lo = np.full(n_types, np.inf)
-        np.minimum.at(lo, t, util)
-        hi = np.full(n_types, -np.inf)
-        np.maximum.at(hi, t, util)
-        hi = hi + received / np.bincount(t, weights=avail, minlength=n_types)
-        lo = np.where(np.isfinite(lo), lo, 0.0)
-        hi = np.where(np.isfinite(hi), hi, 0.0)
-        for _ in range(60):
-            mid = (lo + hi) / 2
-            filled = np.bincount(
-                t, weights=np.maximum(0.0, mid[t] * avail - own), minlength=n_types
-            )
-            low = filled < received
-            lo = np.where(low, mid, lo)
-            hi = np.where(low, hi, mid)
-        take = np.maximum(0.0, hi[t] * avail - own)
-        total = np.bincount(t, weights=take, minlength=n_types)
-        # A type that receives no hours may still receive zero-cost cases: split by capacity.
-        by_capacity = avail / np.bincount(t, weights=avail, minlength=n_types)[t]
         fraction = np.zeros(comp.n_officers)
-        fraction[typed] = np.where(
-            total[t] > 0, take / np.where(total[t] > 0, total[t], 1.0), by_capacity
-        )
+        members_ptr, members = csr(np.where(unit >= 0, unit, n_types), n_types + 1)
+        for t in range(n_types):
+            officers = members[members_ptr[t] : members_ptr[t + 1]]
+            if not len(officers):
+                continue
+            avail = comp.available[officers]
+            if received[t] > 0:
+                take = water_fill(
+                    kept[officers],
+                    avail,
+                    np.full(len(officers), np.inf),
+                    1.0,
+                    received[t],
+                    integral=False,
+                ).take
+                total = float(take.sum())
+            else:
+                take, total = np.zeros(len(officers)), 0.0
+            # A type that receives no hours may still receive zero-cost cases: split by capacity.
+            fraction[officers] = take / total if total > 0 else avail / avail.sum()
         return fraction
 
     def _unassigned(self, values: FloatArray) -> FloatArray:

@@ -1,19 +1,27 @@
 """`solve(problem, options) -> Solution`: the one entry point to every solver path.
 
-Each connected component of the eligibility graph is solved on its own:
+Each connected component of the eligibility graph is solved on its own, in five steps:
 
-* **exact** — CP-SAT over classes with integer counts (levels 1–4 of the design), warm-started
-  from the greedy plan polished by local search, with the grouped LP as lower bound;
-* **scale** — the grouped LP (GLOP) level by level, rounded to integers and polished by local
-  search on the peak officers; the LP peak is the lower bound.
+1. **bound** — the grouped LP (GLOP), level by level: its peak is a proven lower bound, and its
+   solution, rounded, a candidate plan; integer-aware bounds (`bounds`) may lift the bound;
+2. **candidates** — the rounded LP, longest effort first (`heuristics.lpt`) and the current
+   assignment repaired (`heuristics.greedy`); the best in the objective order is kept;
+3. **polish** — local search on the peak, then pool-by-pool re-levelling for balance;
+4. **packing** — on small components with few heavy cases per officer, binary search on the
+   peak with a bin-packing model (`packing`);
+5. **search** — large-neighbourhood search (`lns`) until the gap is closed or the budget spent.
 
-`auto` picks per component by model size. Both paths return the same class-level `State`, and the
-certificate always compares the plan's real peak utilization with a proven lower bound.
+The paths differ only in where they start: `exact` gives the search the whole component as its
+first neighbourhood (CP-SAT over every class, whose bound is then a proof); `scale` solves the LP
+over officer types on the largest components and starts from small neighbourhoods. `auto` picks
+per component by model size. Budgets: with one worker, deterministic units (reproducible plans);
+with more, the wall clock. The deadline is always the safety net.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +30,8 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from assigncli.problem import ComponentIndex, IntArray, Problem
+from assigncli import interrupt
+from assigncli.problem import NO_CAP, ComponentIndex, IntArray, Problem
 from assigncli.result import (
     Certificate,
     ComponentReport,
@@ -31,6 +40,7 @@ from assigncli.result import (
     relative_gap,
     status_of,
 )
+from assigncli.solvers.bounds import lower_bound
 from assigncli.solvers.component import (
     Component,
     State,
@@ -38,18 +48,26 @@ from assigncli.solvers.component import (
     cancel_round_trips,
     evaluate,
 )
-from assigncli.solvers.cpsat import ComponentCPSAT
-from assigncli.solvers.heuristics import greedy, local_search, round_state
+from assigncli.solvers.heuristics import (
+    greedy,
+    local_search,
+    lpt,
+    rebalance,
+    repair_unassigned,
+    round_state,
+)
+from assigncli.solvers.lns import ROUND_CHARGE, Key, Lns, objective_key
 from assigncli.solvers.lp import ComponentLP
+from assigncli.solvers.packing import solve_peak
 
 log = logging.getLogger(__name__)
 
 SolverChoice = Literal["auto", "exact", "scale"]
 
-# `auto` solves a component exactly when its class model has at most this many variables
-# (pool→officer arcs plus held classes). Above it, CP-SAT rarely closes the gap in time, while the
-# LP path is within a fraction of a percent of the bound.
-EXACT_SIZE_LIMIT = 20_000
+# `auto` starts the search with the whole component (`exact`) when its class model has at most
+# this many variables (pool→officer arcs plus held classes). Above it one round over the whole
+# component costs seconds without closing the gap; small neighbourhoods make faster progress.
+EXACT_SIZE_LIMIT = 6_000
 # ... and at most this many cases: CP-SAT's search degrades with integer class counts in the
 # thousands, where rounding the LP is already within a case or two of the optimum.
 EXACT_CASE_LIMIT = 50_000
@@ -57,6 +75,16 @@ EXACT_CASE_LIMIT = 50_000
 AGGREGATE_SIZE_LIMIT = 400_000
 # Every component gets at least this much time (or what is left), however small its share.
 MIN_COMPONENT_SECONDS = 2.0
+# With one worker, a component's budget is this many units of CP-SAT deterministic time per
+# second of its share of the time limit: the search then stops at the same point on an idle and
+# on a loaded machine (below one, so that a loaded machine still reaches it before the clock).
+DETERMINISTIC_RATE = 0.1
+# The LP gets a column per arc (not per eligibility group) up to this many arcs.
+PER_ARC_LIMIT = 50_000
+# Bin packing takes over the peak on components with at most this many cases, and at most this
+# many per officer (heavy-case teams).
+PACKING_CASE_LIMIT = 2_000
+PACKING_CASES_PER_OFFICER = 12
 
 
 @dataclass(frozen=True)
@@ -67,6 +95,9 @@ class SolveOptions:
     workers: int = 0  # 0: every core
     max_moves: int | None = None  # budget for discretionary moves (forced moves are not counted)
     aggregate_size_limit: int = AGGREGATE_SIZE_LIMIT
+    # With one worker: deterministic work units per second of the time limit (see
+    # DETERMINISTIC_RATE); the wall clock stays the safety net.
+    work_rate: float = DETERMINISTIC_RATE
 
     def resolved_workers(self) -> int:
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
@@ -82,6 +113,8 @@ class _ComponentResult:
     argument: str  # which argument gave `bound`
     seconds: float
     steps: dict[str, float]  # seconds per step (lp, round, polish, cp-sat), in order
+    engine: Lns | None = None  # the search, to resume when time is left over
+    work: float = 0.0  # deterministic work the search used
 
 
 class _StepClock:
@@ -106,6 +139,10 @@ class Progress(Protocol):
     ) -> None: ...
 
 
+def _silent(message: str, /, *, peak: float | None = None, bound: float | None = None) -> None:
+    pass
+
+
 def _budget_split(
     problem: Problem, parts: list[ComponentIndex], max_moves: int | None
 ) -> list[int | None]:
@@ -122,65 +159,178 @@ def _budget_split(
     return [int(s) for s in share]
 
 
-def _solve_exact(
+def _extra_bound(comp: Component, work: float, workers: int, seed: int) -> tuple[float, str]:
+    """Integer-aware lower bounds (P||Cmax-type, Hall-type, feasibility) from `bounds`."""
+    found = lower_bound(comp, work=work, workers=workers, seed=seed)
+    return float(found.value), str(found.argument)
+
+
+def _packing(
     comp: Component,
-    seconds: float,
-    planned: float,
+    state: State,
+    *,
+    work: float,
+    workers: int,
+    seed: int,
+    deadline: float,
+    max_moves: int | None,
+) -> tuple[State, float, bool, str]:
+    """The exact search for small hard components (binary search on the peak), from `packing`."""
+    found = solve_peak(
+        comp, state, work=work, workers=workers, seed=seed, deadline=deadline, max_moves=max_moves
+    )
+    return found.state, float(found.bound), bool(found.optimal), str(found.argument)
+
+
+def _is_packing_shaped(comp: Component) -> bool:
+    """Few heavy cases per officer: where bin packing beats neighbourhood search."""
+    cases = int(comp.pool_size.sum() + comp.held_count.sum())
+    measured = int(comp.measured.sum())
+    return (
+        measured > 0
+        and cases <= PACKING_CASE_LIMIT
+        and cases <= PACKING_CASES_PER_OFFICER * measured
+    )
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """One component's budget: deterministic work (the stop rule) and a wall deadline (the
+    safety net)."""
+
+    start: float
+    deadline: float
+    work: float  # CP-SAT deterministic time for the whole component solve
+    deterministic: bool
+
+    def at(self, fraction: float) -> float:
+        """The wall time `fraction` of the way to the deadline."""
+        return self.start + (self.deadline - self.start) * fraction
+
+
+def _solve_component(
+    comp: Component,
+    budget: _Budget,
+    method: str,
     options: SolveOptions,
     max_moves: int | None,
     workers: int,
-    progress: Progress | None = None,
+    progress: Progress | None,
 ) -> _ComponentResult:
-    start = time.perf_counter()
-    deadline = start + seconds
+    """Bound, candidates, polish, then the search until the budget is spent or the gap closed."""
     clock = _StepClock()
-    # The LP gives the bound and, rounded and polished, a warm start that is usually within a
-    # few cases of optimal; greedy is the fallback when the LP runs out of time.
-    lp = ComponentLP(comp, max_moves).solve(levels=4, deadline=start + seconds * 0.3)
-    lp_peak = lp.peak if lp.levels_solved >= 2 else None
+    say = progress or _silent
+    cp_log = (
+        (lambda line: log.debug("cp-sat: %s", line)) if log.isEnabledFor(logging.DEBUG) else None
+    )
+    # 1. The LP: the bound, and (rounded) a candidate. On the largest components it groups
+    # interchangeable officers by type (see lp.py).
+    by_type = method == "scale" and comp.size > options.aggregate_size_limit
+    # Small classes (per-case effort): per-arc columns, whose vertex rounds with few splits.
+    per_arc = not by_type and comp.n_arcs <= PER_ARC_LIMIT
+    lp = ComponentLP(comp, max_moves, by_type=by_type, per_arc=per_arc).solve(
+        levels=4,
+        deadline=budget.at(0.8 if method == "scale" else 0.4),
+        deterministic=budget.deterministic,
+        progress=say,
+    )
+    bound, argument = (lp.peak, "lp") if lp.levels_solved >= 2 else (0.0, "none")
     clock.done("lp")
-    candidates = [_budgeted(comp, greedy(comp), max_moves)]
+    log.debug(
+        "LP levels solved: %d of 4 (by type: %s, per arc: %s)", lp.levels_solved, by_type, per_arc
+    )
+    extra, extra_argument = _extra_bound(
+        comp, work=budget.work * 0.1, workers=workers, seed=options.seed
+    )
+    if extra > bound:
+        bound, argument = extra, extra_argument
+    clock.done("bounds")
+
+    # 2. Candidates: the rounded LP, longest effort first, the current assignment repaired.
+    # On the largest components the constructions cost seconds per pass and lose to the LP by
+    # far: the rounded LP alone starts there (greedy when the LP ran out of time).
+    # Ties go to the first: the constructions, whose order is readable, then the rounded LP.
+    candidates: list[State] = []
+    if not by_type:
+        candidates.append(_budgeted(comp, lpt(comp), max_moves))
+    if not by_type or lp.levels_solved < 1:
+        candidates.append(_budgeted(comp, greedy(comp), max_moves))
     if lp.levels_solved >= 1:
         target = round(comp.pool_size.sum() - lp.assigned)
         candidates.append(round_state(comp, lp.released, lp.flow, target))
-    clock.done("round")
-    polish_until = start + seconds * 0.4
-    polished = [
-        local_search(comp, c, polish_until, max_moves, floor=lp_peak or 0.0) for c in candidates
-    ]
-    warm = min(polished, key=lambda st: _rank(comp, st))
+    if comp.capped:
+        least = min(int(c.unassigned.sum()) for c in candidates)
+        candidates = [
+            repair_unassigned(comp, c, least) if int(c.unassigned.sum()) > least else c
+            for c in candidates
+        ]
+    clock.done("candidates")
+    # 3. Polish each: the peak by local search, then the rest by re-filling pools.
+    # Local search runs to its local optimum (a step count as the deterministic budget).
+    steps = 1_000_000
+    best = min(candidates, key=lambda st: _rank(comp, st))
+    state = local_search(comp, best, budget.at(0.6), max_moves, floor=bound, max_steps=steps)
+    state = rebalance(comp, state, max_pools=4 * comp.n_pools + 100, deadline=budget.at(0.9))
     clock.done("polish")
-    if progress is not None:
-        progress("CP-SAT", peak=evaluate(comp, warm).peak, bound=lp_peak)
-    model = ComponentCPSAT(
+    say("searching from the best candidate", peak=evaluate(comp, state).peak, bound=bound)
+
+    # 4. Small hard components: the exact search on the peak by bin packing.
+    if _is_packing_shaped(comp) and time.perf_counter() < budget.deadline:
+        found = _packing(
+            comp,
+            state,
+            work=budget.work * 0.5,
+            workers=workers,
+            seed=options.seed,
+            deadline=budget.at(0.6),
+            max_moves=max_moves,
+        )
+        packed, packed_bound, _optimal, packed_argument = found
+        if _rank(comp, packed) < _rank(comp, state):
+            state = packed
+        if packed_bound > bound:
+            bound, argument = packed_bound, packed_argument
+        clock.done("packing")
+
+    # 5. The search, on every path, until the gap is closed or the budget is spent.
+    engine = Lns(
         comp,
+        state,
+        bound,
         max_moves=max_moves,
         seed=options.seed,
         workers=workers,
-        log=(lambda line: log.debug("cp-sat: %s", line))
-        if log.isEnabledFor(logging.DEBUG)
-        else None,
-        improved=(
-            (
-                lambda peak, bound: progress(
-                    "CP-SAT", peak=peak, bound=max(bound or 0.0, lp_peak or 0.0) or None
-                )
-            )
-            if progress is not None
-            else None
-        ),
+        progress=say,
+        log=cp_log,
     )
-    # CP-SAT's share of the planned time (not of what the clock left), as deterministic work.
-    result = model.solve(warm, deadline, lp_peak, work=planned * 0.8)
+    used = sum(clock.steps.values())
+    work = budget.work if budget.deterministic else math.inf
+    # The whole component first only where one round over it is affordable.
+    whole_first = method == "exact" and comp.size <= EXACT_SIZE_LIMIT
+    result = engine.run(work, budget.deadline, whole_first=whole_first)
     state = result.state
     cancel_round_trips(comp, state)
-    lp_bound = lp_peak or 0.0
-    bound, argument = (lp_bound, "lp") if lp_bound >= result.bound else (result.bound, "cp-sat")
-    clock.done("cp-sat")
-    # CP-SAT stops on its own only with a proof; otherwise its budget (or the clock) ran out.
-    status = _status(comp, state, bound, budget_spent=result.status != "optimal")
+    if result.bound > bound:
+        bound, argument = result.bound, "cp-sat"
+    clock.done("search")
+    log.debug(
+        "component search: %d rounds, %d improvements (%.1f s before)",
+        result.rounds,
+        result.improvements,
+        used,
+    )
+    status = _status(comp, state, bound, budget_spent=result.exhausted)
     return _ComponentResult(
-        comp, state, "exact", status, bound, argument, time.perf_counter() - start, clock.steps
+        comp,
+        state,
+        method,
+        status,
+        bound,
+        argument,
+        time.perf_counter() - budget.start,
+        clock.steps,
+        engine=engine if result.exhausted else None,
+        work=result.work,
     )
 
 
@@ -188,9 +338,9 @@ def _status(comp: Component, state: State, bound: float, *, budget_spent: bool) 
     return status_of(relative_gap(evaluate(comp, state).peak, bound), budget_spent=budget_spent)
 
 
-def _rank(comp: Component, state: State) -> tuple[int, float]:
-    """Level 1 then level 2: fewer unassigned cases first, then the lower peak."""
-    return int(state.unassigned.sum()), evaluate(comp, state).peak
+def _rank(comp: Component, state: State) -> Key:
+    """The objective order: unassigned, peak, balance, moves."""
+    return objective_key(comp, state)
 
 
 def _budgeted(comp: Component, state: State, max_moves: int | None) -> State:
@@ -200,58 +350,21 @@ def _budgeted(comp: Component, state: State, max_moves: int | None) -> State:
 
 
 def _within_budget(comp: Component, state: State, max_moves: int) -> State:
-    """Greedy may release more than the budget when caps force it; keep what the budget allows."""
+    """A construction may release more than the budget: keep what the budget allows (the
+    heaviest releases stay released)."""
     excess = int(state.released.sum()) - max_moves
-    for h in np.argsort(-comp.held_effort):
+    # Releases a case cap forces must stay; only uncapped officers take cases back.
+    uncapped = comp.cap[comp.held_officer] == NO_CAP
+    for h in np.argsort(comp.held_effort, kind="stable"):
         if excess <= 0:
             break
+        if not uncapped[h]:
+            continue
         k = min(excess, int(state.released[h]))
         if k:
             state.released[h] -= k
             excess -= k
     return round_state(comp, state.released.astype(np.float64), state.flow.astype(np.float64))
-
-
-def _solve_scale(
-    comp: Component,
-    seconds: float,
-    max_moves: int | None,
-    aggregate_above: int = AGGREGATE_SIZE_LIMIT,
-    progress: Progress | None = None,
-) -> _ComponentResult:
-    start = time.perf_counter()
-    deadline = start + seconds
-    clock = _StepClock()
-    say = progress or _silent
-    # On the largest components the LP groups interchangeable officers by type (see lp.py).
-    by_type = comp.size > aggregate_above
-    lp_model = ComponentLP(comp, max_moves, by_type=by_type)
-    lp = lp_model.solve(levels=4, deadline=start + seconds * 0.8, progress=say)
-    bound = lp.peak if lp.levels_solved >= 2 else 0.0
-    clock.done("lp")
-    if lp.levels_solved >= 1:
-        target = round(comp.pool_size.sum() - lp.assigned)
-        state = round_state(comp, lp.released, lp.flow, target)
-        clock.done("round")
-        say("polishing the rounded LP", peak=evaluate(comp, state).peak, bound=bound)
-        polished = local_search(comp, state, deadline, max_moves, floor=bound)
-        if _rank(comp, polished) <= _rank(comp, state):
-            state = polished
-    else:
-        # The LP ran out of time: greedy, polished, is the plan; there is no bound.
-        state = _budgeted(comp, greedy(comp), max_moves)
-        clock.done("round")
-        say("LP out of time; polishing the greedy plan", peak=evaluate(comp, state).peak)
-        state = local_search(comp, state, deadline, max_moves, bound)
-    clock.done("polish")
-    status = _status(comp, state, bound, budget_spent=lp.levels_solved < 2)
-    return _ComponentResult(
-        comp, state, "scale", status, bound, "lp", time.perf_counter() - start, clock.steps
-    )
-
-
-def _silent(message: str, /, *, peak: float | None = None, bound: float | None = None) -> None:
-    pass
 
 
 def solve(problem: Problem, options: SolveOptions, progress: Progress | None = None) -> Solution:
@@ -310,27 +423,80 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
         budget = budgets[k]
         if budget is not None:
             budget += comp.cap_forced_releases()
-        if method_of(comp) == "exact":
-            result = _solve_exact(
-                comp, seconds, planned, options, budget, inner_workers, component_progress(k)
-            )
-        else:
-            result = _solve_scale(
-                comp, seconds, budget, options.aggregate_size_limit, component_progress(k)
-            )
+        start = time.perf_counter()
+        budget_k = _Budget(
+            start=start,
+            deadline=start + seconds,
+            work=planned * options.work_rate,
+            deterministic=inner_workers == 1,
+        )
+        result = _solve_component(
+            comp, budget_k, method_of(comp), options, budget, inner_workers, component_progress(k)
+        )
         say = component_progress(k)
         if say is not None:
-            say(f"{result.method} done", peak=evaluate(comp, result.state).peak, bound=result.bound)
+            say(
+                f"{result.method} done (bound: {result.argument})",
+                peak=evaluate(comp, result.state).peak,
+                bound=result.bound,
+            )
         return result
 
-    order = sorted(range(len(comps)), key=lambda k: -comps[k].size)
+    # Side by side, the largest start first; one after the other, the smallest first, so that a
+    # large component cannot use up the time of the small ones (each may hold the peak).
+    order = sorted(
+        range(len(comps)), key=lambda k: -comps[k].size if parallel > 1 else comps[k].size
+    )
     if parallel > 1:
         with ThreadPoolExecutor(max_workers=parallel) as pool:
             results_by_k = dict(zip(order, pool.map(run, order), strict=True))
     else:
         results_by_k = {k: run(k) for k in order}
     results = [results_by_k[k] for k in range(len(comps))]
+    if len(results) > 1:
+        results = _resume_peak(results, options, started, workers)
     return _assemble(problem, results, time.perf_counter() - started)
+
+
+def _resume_peak(
+    results: list[_ComponentResult], options: SolveOptions, started: float, workers: int
+) -> list[_ComponentResult]:
+    """Time and work the components left over go to the one that holds the overall peak,
+    while its gap is open: only it can lower the plan's peak and gap."""
+    deterministic = workers == 1
+    work_left = options.time_limit * options.work_rate * 0.95 - sum(r.work for r in results)
+    deadline = started + options.time_limit * 0.95
+    results = list(results)
+    while not interrupt.stop_requested():
+        peaks = [evaluate(r.comp, r.state).peak for r in results]
+        k = int(np.argmax(peaks))
+        r = results[k]
+        if r.engine is None or time.perf_counter() >= deadline:
+            break
+        if deterministic and work_left <= ROUND_CHARGE:
+            break
+        before, resumed = r.work, time.perf_counter()
+        found = r.engine.run(work_left if deterministic else math.inf, deadline, whole_first=False)
+        work_left -= found.work
+        bound = max(r.bound, found.bound)
+        argument = r.argument if bound == r.bound else "cp-sat"
+        state = found.state
+        cancel_round_trips(r.comp, state)
+        results[k] = _ComponentResult(
+            r.comp,
+            state,
+            r.method,
+            _status(r.comp, state, bound, budget_spent=found.exhausted),
+            bound,
+            argument,
+            r.seconds + time.perf_counter() - resumed,
+            {**r.steps, "search": r.steps.get("search", 0.0) + time.perf_counter() - resumed},
+            engine=r.engine if found.exhausted and found.work > 0 else None,
+            work=before + found.work,
+        )
+        if found.work <= 0:
+            break
+    return results
 
 
 def _assemble(problem: Problem, results: list[_ComponentResult], seconds: float) -> Solution:
