@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -202,6 +203,158 @@ def mid_suite(workers: int, max_cases: int | None) -> list[str]:
     return lines
 
 
+# `assign staffing` against one `assign plan` of the same docket (issue 11: < 5× at 1M, < 2 min
+# at 7.5M).
+STAFFING_SIZES = [Size(1_000_000, 800, 25, 60), Size(7_500_000, 6_000, 25, 20)]
+STAFFING_TARGET = 0.85
+STAFFING_TIME_LIMIT = 20.0  # per solve of one office
+SWEEP_SCENARIOS = 50
+SWEEP_TIME_LIMIT = 2.0  # per scenario, and for the one plan it is compared with
+EXAMPLES = ROOT.parent / "examples"
+
+
+def _timed(args: list[str]) -> tuple[float, dict[str, object]]:
+    start = time.perf_counter()
+    proc = subprocess.run(args, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args[1]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return wall, json.loads(proc.stdout)
+
+
+def load_note() -> str:
+    """The machine's load while the benchmark ran (it is shared): timings scale with it."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} cores"
+
+
+def bench_staffing(sizes: list[Size], workers: int) -> list[str]:
+    lines = [
+        "",
+        f"## assign staffing (target {STAFFING_TARGET:.0%}, {STAFFING_TIME_LIMIT:g} s per solve) "
+        "against one assign plan",
+        "",
+        "| size | officers | plan wall s | staffing wall s | staffing / plan | officers to add "
+        "| offices minimal | probes | load |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for size in sizes:
+        roster, cases = dataset(size)
+        plan = run_plan(roster, cases, "auto", size.time_limit, workers)
+        wall, summary = _timed(
+            [
+                str(ASSIGN),
+                "staffing",
+                str(roster),
+                str(cases),
+                "--target",
+                str(STAFFING_TARGET),
+                "--time-limit",
+                str(STAFFING_TIME_LIMIT),
+                "--workers",
+                str(workers),
+                "--seed",
+                str(SEED),
+                "--json",
+                "--quiet",
+            ]
+        )
+        offices = summary["offices"]
+        assert isinstance(offices, list)
+        minimal = sum(1 for o in offices if o["minimal"])
+        probes = sum(len(o["probes"]) for o in offices)
+        plan_wall = float(plan["wall"])  # type: ignore[arg-type]
+        line = (
+            f"| {size.name} | {size.officers} | {plan_wall:.1f} | {wall:.1f} "
+            f"| {wall / plan_wall:.2f}× | {summary['officers_to_add']} "
+            f"| {minimal}/{len(offices)} | {probes} | {load_note()} |"
+        )
+        print(line, flush=True)
+        lines.append(line)
+    return lines
+
+
+def sweep_file(folder: Path, n: int) -> Path:
+    """`n` scenarios of the bundled example: move budgets, hires, time away, effort, handoffs."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"sweep{n}.toml"
+    head = (
+        f'[sweep]\nroster = "{EXAMPLES / "roster.csv"}"\ncases = "{EXAMPLES / "cases.csv"}"\n'
+        f'config = "{EXAMPLES / "assign.toml"}"\ntime_limit = {SWEEP_TIME_LIMIT}\nseed = {SEED}\n'
+    )
+    kinds = [
+        lambda k: f"max_moves = {25 * k}",
+        lambda k: f'hire = {{ office = "NYC", count = {1 + k % 8} }}',
+        lambda k: f'time_away = {{ office = "MIA", days = {1 + k % 14} }}',
+        lambda k: f"effort_scale = {0.8 + 0.05 * (k % 10):.2f}",
+        lambda k: f"handoff_hours = {0.5 * (k % 10):.1f}",
+    ]
+    body = [
+        f'[[scenario]]\nname = "s{k:02d}"\n{kinds[k % len(kinds)](k // len(kinds))}\n'
+        for k in range(n)
+    ]
+    path.write_text(head + "\n" + "\n".join(body))
+    return path
+
+
+def bench_sweep(n: int) -> list[str]:
+    cores = os.cpu_count() or 1
+    folder = DATA / "sweep"
+    spec = sweep_file(folder, n)
+    one, _ = _timed(
+        [
+            str(ASSIGN),
+            "plan",
+            str(EXAMPLES / "roster.csv"),
+            str(EXAMPLES / "cases.csv"),
+            "--config",
+            str(EXAMPLES / "assign.toml"),
+            "--out",
+            str(folder / "one.csv"),
+            "--time-limit",
+            str(SWEEP_TIME_LIMIT),
+            "--workers",
+            "1",
+            "--seed",
+            str(SEED),
+            "--json",
+            "--quiet",
+        ]
+    )
+    ideal = n * one / cores
+    lines = [
+        "",
+        f"## assign sweep: {n} scenarios of the bundled example ({SWEEP_TIME_LIMIT:g} s per solve)",
+        "",
+        f"One `assign plan` of the example (1 solver thread): {one:.1f} s; ideal = {n} × that ÷ "
+        f"{cores} cores = {ideal:.1f} s (target: wall ≤ 1.3× ideal).",
+        "",
+        "| engine | wall s | wall / ideal | failed | jobs × workers | load |",
+        "|---|---|---|---|---|---|",
+    ]
+    for engine in ("processes", "ray"):
+        wall, summary = _timed(
+            [
+                str(ASSIGN),
+                "sweep",
+                str(spec),
+                "--engine",
+                engine,
+                "--out",
+                str(folder / f"sweep-{engine}.csv"),
+                "--json",
+                "--quiet",
+            ]
+        )
+        line = (
+            f"| {engine} | {wall:.1f} | {wall / ideal:.2f}× | {summary['failed']} "
+            f"| {summary['jobs']} × {summary['workers']} | {load_note()} |"
+        )
+        print(line, flush=True)
+        lines.append(line)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="issue-2 sizes only (1k, 5k, 20k)")
@@ -213,6 +366,12 @@ def main() -> None:
         default="all",
         help="scale: the scaling series (c); mid: mid-size continuous-effort dockets (b); "
         "pcmax: benchmark (a), P‖Cmax classes (see pcmax.py); all: the three",
+    )
+    parser.add_argument(
+        "--only",
+        choices=("plan", "staffing", "sweep"),
+        default=None,
+        help="scale suite: run one part (plans, staffing, sweeps; default: all)",
     )
     args, rest = parser.parse_known_args()
     if args.suite == "pcmax":
@@ -235,7 +394,7 @@ def main() -> None:
         "| size | officers | offices | path | status | wall s | peak MB | gap | exact gap | greedy peak / plan peak | plan / I/O floor | phases |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    if args.suite == "mid":
+    if args.suite == "mid" or args.only not in (None, "plan"):
         sizes = []
     for size in sizes:
         roster, cases = dataset(size)
@@ -258,7 +417,14 @@ def main() -> None:
         )
         print(line, flush=True)
         lines.append(line)
-    if args.suite in ("all", "mid") and not args.quick:
+    if args.suite in ("all", "scale") and args.only in (None, "staffing") and not args.quick:
+        staffing_sizes = [
+            s for s in STAFFING_SIZES if args.max_cases is None or s.cases <= args.max_cases
+        ]
+        lines += bench_staffing(staffing_sizes, args.workers)
+    if args.suite in ("all", "scale") and args.only in (None, "sweep"):
+        lines += bench_sweep(SWEEP_SCENARIOS)
+    if args.suite in ("all", "mid") and not args.quick and args.only is None:
         lines += mid_suite(args.workers, args.max_cases)
     report = "\n".join(lines) + "\n"
     (RESULTS / "latest.md").write_text(report)

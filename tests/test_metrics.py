@@ -109,16 +109,31 @@ def test_metrics_agree_with_the_checker() -> None:
         assert (m.moves, m.unassigned) == (report.moves, report.unassigned)
 
 
-def test_moves_cost_handoff_hours_in_the_office_work() -> None:
-    """Moving c1 from A to B adds the handoff hours to office N's work and to B's load."""
+def test_moves_cost_one_time_transition_hours_not_office_work() -> None:
+    """Moving c1 from A to B adds the handoff hours to the transition hours and to B's load, not to
+    office N's steady-state work."""
     stay = evaluate_plan(roster(), cases(), plan(["A", "A", "B", "A", "C", "A"]), CONFIG)
     move = evaluate_plan(roster(), cases(), plan(["B", "A", "B", "A", "C", "A"]), CONFIG)
     work = {
         name: dict(zip(e.offices["office"], e.offices["work_hours"], strict=True))
         for name, e in (("stay", stay), ("move", move))
     }
-    assert work["move"]["N"] - work["stay"]["N"] == pytest.approx(CONFIG.handoff_hours)
+    assert work["move"]["N"] == pytest.approx(work["stay"]["N"])
+    assert move.metrics.transition_hours - stay.metrics.transition_hours == pytest.approx(
+        CONFIG.handoff_hours
+    )
     assert move.metrics.moves - stay.metrics.moves == 1
+
+
+def test_officers_needed_does_not_count_handoffs_as_recurring_work() -> None:
+    """Regression: a plan that moves every case needed more officers than one that moves none.
+    Staffing need is steady-state effort: both plans need the same officers."""
+    handoff = Config(cycle_days=28.0, handoff_hours=30.0)
+    stay = evaluate_plan(roster(), cases(), plan(["A", "A", "B", "A", "C", "A"]), handoff)
+    move = evaluate_plan(roster(), cases(), plan(["B", "B", "A", "B", "C", "A"]), handoff)
+    assert move.metrics.moves > stay.metrics.moves
+    assert move.metrics.officers_needed == stay.metrics.officers_needed
+    assert move.metrics.transition_hours == pytest.approx(30.0 * move.metrics.moves)
 
 
 def test_staffing_counts_officers_needed_per_office_at_mean_availability() -> None:

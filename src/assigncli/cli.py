@@ -1234,5 +1234,331 @@ def explain(
 _SHOWN_WITH_OUT = 3  # case explanations printed when the rest go to --out
 
 
+# -- staffing ---------------------------------------------------------------------------------
+
+
+def _beside(path: Path, part: str) -> Path:
+    """`staffing.csv` → `staffing.<part>.csv`: a companion table in the same format."""
+    return path.with_name(f"{path.stem}.{part}{path.suffix}")
+
+
+def _profile_spec(profile: Path | None, skills: str | None, capacity_hours: float | None) -> Any:
+    """The new officers' profile: a `[profile]` table in a TOML file, then the options on top."""
+    import tomllib
+
+    from assigncli.analysis.staffing import ProfileSpec
+    from assigncli.errors import ConfigError
+
+    fixed_skills: tuple[str, ...] | None = None
+    capacity: float | None = None
+    if profile is not None:
+        try:
+            data = tomllib.loads(profile.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{profile}: profile file not found") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{profile}: cannot read the profile: {exc}") from None
+        table = data.get("profile")
+        if not isinstance(table, dict) or set(data) - {"profile"}:
+            raise ConfigError(f"{profile}: expected one [profile] table (skills, capacity_hours)")
+        unknown = sorted(set(table) - {"skills", "capacity_hours"})
+        if unknown:
+            raise ConfigError(
+                f"{profile} [profile]: unknown key(s) {', '.join(unknown)}; "
+                "allowed: capacity_hours, skills"
+            )
+        if "skills" in table:
+            raw = table["skills"]
+            if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
+                raise ConfigError(f"{profile} [profile]: 'skills' must be a list of strings")
+            fixed_skills = tuple(s.strip() for s in raw if s.strip())
+        if "capacity_hours" in table:
+            value = table["capacity_hours"]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ConfigError(f"{profile} [profile]: 'capacity_hours' must be a number > 0")
+            capacity = float(value)
+    if skills is not None:
+        fixed_skills = tuple(s.strip() for s in skills.split(";") if s.strip())
+    if capacity_hours is not None:
+        capacity = capacity_hours
+    return ProfileSpec(skills=fixed_skills, capacity_hours=capacity)
+
+
+@app.command()
+def staffing(
+    roster: Annotated[Path, typer.Argument(help="Officer roster (.parquet, .csv, .xlsx).")],
+    cases: Annotated[Path, typer.Argument(help="Case list (.parquet, .csv, .xlsx).")],
+    target: Annotated[
+        float, typer.Option("--target", help="Utilization to staff for (0.85 = 85%).")
+    ] = 0.85,
+    officers: Annotated[
+        int | None,
+        typer.Option(
+            "--officers", min=0, help="The reverse question: where N new officers do most good."
+        ),
+    ] = None,
+    office: Annotated[
+        list[str] | None,
+        typer.Option("--office", help="Search only this office (repeat for several)."),
+    ] = None,
+    skills: Annotated[
+        str | None,
+        typer.Option("--skills", help="New officers' skills, ';'-separated ('' for none)."),
+    ] = None,
+    capacity_hours: Annotated[
+        float | None,
+        typer.Option("--capacity-hours", min=0.001, help="New officers' capacity hours a cycle."),
+    ] = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option("--profile", help="TOML with a [profile] table (skills, capacity_hours)."),
+    ] = None,
+    case_type: Annotated[
+        str | None,
+        typer.Option(
+            "--case-type", help="Case column naming the case type (default: the base rule)."
+        ),
+    ] = None,
+    optimize: Annotated[
+        bool,
+        typer.Option("--optimize/--arithmetic-only", help="Also run the optimizer's search."),
+    ] = True,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Write the table (.csv, .parquet, .xlsx) and its companions."
+        ),
+    ] = None,
+    report: ReportOpt = None,
+    config: ConfigOpt = None,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.1, help="Limit of each solve, in seconds.")
+    ] = 10.0,
+    seed: SeedOpt = 0,
+    workers: Annotated[
+        int, typer.Option("--workers", min=0, help="Solver threads (0: every core).")
+    ] = 0,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """How many officers, by office and skill, reach a target utilization: the workload arithmetic
+    and the optimizer's proven answer, the achievable caseload, and (--officers N) where N new
+    officers do the most good.
+
+    Example: assign staffing roster.csv cases.csv --target 0.85 --officers 10 --out staffing.csv
+    """
+    from assigncli.analysis.staffing import StaffingOptions, staff
+    from assigncli.effort import estimate_effort
+    from assigncli.render.staffing import render_staffing, staffing_report_html
+    from assigncli.validate import load_inputs
+    from assigncli.write import refuse_overwriting_inputs, write_all, write_table
+
+    ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
+    with failures(ui):
+        outputs: list[Path] = []
+        if out is not None:
+            if out.suffix.lower() not in (".csv", ".parquet", ".xlsx"):
+                raise UsageError(f"--out must end in .csv, .parquet or .xlsx, not {str(out)!r}")
+            outputs += [out, _beside(out, "caseload")]
+            if officers is not None:
+                outputs.append(_beside(out, "allocation"))
+        _check_report_path(report, outputs)
+        if report is not None:
+            outputs.append(report)
+        refuse_overwriting_inputs(outputs, [roster, cases] + ([config] if config else []))
+        spec = _profile_spec(profile, skills, capacity_hours)
+        options = StaffingOptions(
+            target=target,
+            profile=spec,
+            offices=tuple(office or ()),
+            officers=officers,
+            optimize=optimize,
+            time_limit=time_limit,
+            seed=seed,
+            workers=workers,
+            case_type=case_type,
+        )
+        cfg = load_config(config)
+        with ui.chatter.status("starting", spinner="dots") as status:
+            status.update("[bold]read+validate[/bold]")
+            inputs = load_inputs(roster, cases, cfg)
+            ui.problems(inputs.problems)
+            status.update("[bold]effort[/bold]")
+            # The audit columns name each case's base rule: the default case type.
+            with_effort = estimate_effort(inputs.cases, cfg, audit=case_type is None)
+            status.update("[bold]staffing[/bold]")
+            result = staff(
+                inputs.roster,
+                with_effort,
+                cfg,
+                options,
+                progress=lambda msg: status.update(f"staffing: {msg}"),
+            )
+            files: dict[str, str] = {}
+            writers = []
+            if out is not None:
+                table, caseload = result.output_table(), result.caseload
+                writers += [
+                    (out, lambda p: write_table(table, p)),
+                    (_beside(out, "caseload"), lambda p: write_table(caseload, p)),
+                ]
+                files["table"] = str(out)
+                files["caseload"] = str(_beside(out, "caseload"))
+                if result.allocation is not None:
+                    alloc = result.allocation.table
+                    writers.append((_beside(out, "allocation"), lambda p: write_table(alloc, p)))
+                    files["allocation"] = str(_beside(out, "allocation"))
+            if report is not None:
+                from assigncli.render.report import html_writer
+
+                status.update("[bold]report[/bold]")
+                text = staffing_report_html(
+                    result,
+                    inputs.roster,
+                    with_effort,
+                    cfg,
+                    roster_file=inputs.roster_file,
+                    cases_file=inputs.cases_file,
+                )
+                writers.append((report, html_writer(text)))
+                files["report"] = str(report)
+            if writers:
+                for path, _ in writers:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                write_all(writers)
+        if json_out:
+            ui.emit_json({"status": "ok", **result.to_dict(), "files": files})
+        elif not quiet:
+            render_staffing(result, files, console())
+
+
+# -- sweep ------------------------------------------------------------------------------------
+
+
+@app.command()
+def sweep(
+    scenarios: Annotated[
+        Path, typer.Argument(help="Scenario file (.toml; see examples/scenarios.toml).")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Results table (.csv, .parquet, .xlsx), rewritten after each scenario.",
+        ),
+    ] = Path("sweep.csv"),
+    report: ReportOpt = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="processes (this machine) | ray (a Ray cluster).")
+    ] = "processes",
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="Ray cluster address (default: start a local Ray)."),
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", min=0, help="Scenarios side by side (0: cores ÷ workers).")
+    ] = 0,
+    workers: Annotated[
+        int,
+        typer.Option("--workers", min=0, help="Solver threads per scenario (0: split the cores)."),
+    ] = 0,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Skip scenarios already done in --out (unchanged).")
+    ] = False,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = 0,
+) -> None:
+    """Many what-if plans (or staffing answers) on modified inputs — hires, departures, time away,
+    effort multipliers, handoff hours, move budgets — in parallel processes or on Ray; one results
+    table, and the trade-off curves with --report.
+
+    Example: assign sweep examples/scenarios.toml --out sweep.csv --report sweep.html
+    """
+    from assigncli.analysis.sweep import load_base, load_sweep, run_sweep
+    from assigncli.render.staffing import render_sweep, sweep_report_html
+    from assigncli.write import refuse_overwriting_inputs, write_all
+
+    ui = Ui(quiet=quiet, verbose=verbose, json_mode=json_out)
+    with failures(ui):
+        if engine not in ("processes", "ray"):
+            raise UsageError(f"--engine must be processes or ray, not {engine!r}")
+        if address is not None and engine != "ray":
+            raise UsageError("--address is for --engine ray")
+        if out.suffix.lower() not in (".csv", ".parquet", ".xlsx"):
+            raise UsageError(f"--out must end in .csv, .parquet or .xlsx, not {str(out)!r}")
+        _check_report_path(report, [out])
+        spec = load_sweep(scenarios)
+        refuse_overwriting_inputs(
+            [out] + ([report] if report else []),
+            [scenarios, spec.roster, spec.cases]
+            + [p for p in (config, spec.config) if p is not None],
+        )
+        base = load_base(spec, config)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with ui.chatter.status("starting", spinner="dots") as status:
+
+            def progress(row: dict[str, Any], done: int, total: int) -> None:
+                state = "ok" if row["status"] == "ok" else "[red]failed[/red]"
+                status.update(f"{done}/{total} scenarios; last: {row['scenario']} ({state})")
+
+            try:
+                run = run_sweep(
+                    spec,
+                    base,
+                    out,
+                    engine="ray" if engine == "ray" else "processes",
+                    address=address,
+                    jobs=jobs,
+                    workers=workers,
+                    resume=resume,
+                    on_row=progress,
+                )
+            except KeyboardInterrupt:
+                ui.error(
+                    "interrupted",
+                    f"the scenarios finished so far are in {out}; rerun with --resume to skip them",
+                )
+                raise typer.Exit(130) from None
+            table = run.table
+            files = {"table": str(out)}
+            if report is not None:
+                from assigncli.render.report import html_writer
+
+                status.update("[bold]report[/bold]")
+                text = sweep_report_html(
+                    table, source=str(scenarios), engine=run.engine, seconds=run.seconds
+                )
+                report.parent.mkdir(parents=True, exist_ok=True)
+                write_all([(report, html_writer(text))])
+                files["report"] = str(report)
+        failed = int((table["status"] != "ok").sum())
+        notes = [
+            f"{table.height} scenarios ({run.skipped} resumed, {failed} failed) on {run.engine}: "
+            f"{run.jobs} side by side × {run.workers} solver thread(s), {run.seconds:.1f} s",
+            *(f"{name}: {path}" for name, path in files.items()),
+        ]
+        if json_out:
+            ui.emit_json(
+                {
+                    "status": "ok",
+                    "scenarios": table.height,
+                    "failed": failed,
+                    "resumed": run.skipped,
+                    "engine": run.engine,
+                    "jobs": run.jobs,
+                    "workers": run.workers,
+                    "seconds": round(run.seconds, 3),
+                    "results": table.to_dicts(),
+                    "files": files,
+                }
+            )
+        elif not quiet:
+            render_sweep(table, console(), notes)
+
+
 def main() -> None:
     app()

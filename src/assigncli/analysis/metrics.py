@@ -13,9 +13,12 @@ certificate or the officer summary about what an officer carries. Definitions:
 * **rule breaks**: cases held by an officer who may not hold them (office, skill, inactive, away
   all cycle, ``max_cases = 0``; one count per rule broken) plus cases beyond `max_cases`. Only the
   status quo can have any: every other plan must pass the checker;
+* **transition hours**: the one-time handoff hours the plan's moves cost (``handoff_hours`` per
+  moved case), paid in this cycle only;
 * **staffing**: per office (a case counts toward its own office, an officer toward their first
-  office), the work is the effort of the office's cases, unassigned ones included, plus the handoff
-  hours of its moved cases. Officers needed = ⌈work / mean available hours of the office's active
+  office), the work is the steady-state effort of the office's cases, unassigned ones included:
+  one-time handoff hours are not work that recurs, so they are the separate transition hours and
+  the staffing need is the same whichever plan holds the cases. Officers needed = ⌈work / mean available hours of the office's active
   officers⌉ (absences and rotations included, so the figure is in roster officers at today's
   availability; an office without active officers uses the agency-wide mean). The staffing gap is
   officers needed minus active officers on the roster, summed over offices.
@@ -69,6 +72,7 @@ class PlanMetrics:
     officers_over_capacity: int
     overtime_hours: float
     moves: int
+    transition_hours: float
     unassigned: int
     rule_breaks: int
     officers_needed: int | None
@@ -156,6 +160,13 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(
         "moves", "moves", "lower", "count", "cases that change officer (each costs handoff hours)"
     ),
+    MetricSpec(
+        "transition_hours",
+        "one-time transition hours",
+        "lower",
+        "hours",
+        "handoff hours the plan's moves cost once, this cycle (not part of staffing need)",
+    ),
     MetricSpec("unassigned", "unassigned cases", "lower", "count", "cases nobody may take"),
     MetricSpec(
         "rule_breaks",
@@ -169,7 +180,8 @@ METRICS: tuple[MetricSpec, ...] = (
         "officers needed at 100%",
         "lower",
         "count",
-        "per office: work / mean available hours per officer, rounded up",
+        "per office: steady-state effort / mean available hours per officer, rounded up "
+        "(one-time handoff hours excluded)",
     ),
     MetricSpec(
         "officers_on_roster", "officers on roster", None, "count", "active officers on the roster"
@@ -189,8 +201,9 @@ class PlanEvaluation:
     """A plan's metrics with the tables behind them.
 
     ``officers``: officer_id, office (first office), available_hours, cases, load, utilization.
-    ``offices``: office, cases, work_hours, officers, available_hours, mean_available_hours,
-    officers_needed, staffing_gap, utilization (work / available hours).
+    ``offices``: office, cases, work_hours (steady-state effort), transition_hours (one-time
+    handoffs), officers, available_hours, mean_available_hours, officers_needed, staffing_gap,
+    utilization (work / available hours).
     """
 
     metrics: PlanMetrics
@@ -257,6 +270,7 @@ def evaluate_plan(
         officers_over_capacity=over,
         overtime_hours=overtime,
         moves=report.moves,
+        transition_hours=float(offices["transition_hours"].sum()),
         unassigned=report.unassigned,
         rule_breaks=sum(breaks.values()),
         officers_needed=needed,
@@ -315,9 +329,8 @@ def _office_table(
         .group_by("office")
         .agg(
             pl.len().cast(pl.Int64).alias("cases"),
-            (pl.col("effort_hours").sum() + config.handoff_hours * pl.col("moved").sum()).alias(
-                "work_hours"
-            ),
+            pl.col("effort_hours").sum().alias("work_hours"),
+            (config.handoff_hours * pl.col("moved").sum()).alias("transition_hours"),
         )
     )
     staff = (
@@ -334,7 +347,7 @@ def _office_table(
         work.join(staff, on="office", how="full", coalesce=True)
         .with_columns(
             pl.col("cases", "officers").fill_null(0),
-            pl.col("work_hours", "available_hours").fill_null(0.0),
+            pl.col("work_hours", "transition_hours", "available_hours").fill_null(0.0),
         )
         .with_columns(
             pl.when(pl.col("officers") > 0)

@@ -42,17 +42,20 @@ __all__ = [
     "CHART_IDS",
     "compare_report_html",
     "html_writer",
+    "page_html",
     "plan_report_html",
     "prepare_report",
     "render_report",
+    "styled",
     "write_compare_report",
 ]
 
-CHART_IDS: tuple[str, ...] = ("utilization", "offices", "over-capacity", "moves")
+CHART_IDS: tuple[str, ...] = ("utilization", "offices", "over-capacity", "moves", "staffing")
 TOP_OFFICERS = 15  # most utilized officers before, shown in the before/after chart
 TOP_STILL_OVER = 5  # and at most this many more who are still over 100% after
 
 _WIDTH = 880
+DEFAULT_STAFFING_TARGET = 0.85  # the staffing chart's second level (assign staffing's default)
 _OPTIMIZED_COLOR = "#1d4ed8"
 _STATUS_QUO_COLOR = "#c2410c"
 _BASELINE_COLORS = ("#78716c", "#a8a29e", "#57534e", "#d6d3d1", "#44403c")
@@ -181,7 +184,8 @@ def office_chart(comparison: Comparison) -> alt.TopLevelMixin:
     tooltip = [
         alt.Tooltip("office:N"),
         alt.Tooltip("cases:Q", format=","),
-        alt.Tooltip("work_hours:Q", format=",.0f", title="work (h)"),
+        alt.Tooltip("work_hours:Q", format=",.0f", title="steady-state work (h)"),
+        alt.Tooltip("transition_hours:Q", format=",.0f", title="one-time transition (h)"),
         alt.Tooltip("available_hours:Q", format=",.0f", title="available (h)"),
         alt.Tooltip("utilization:Q", format=".0%"),
         alt.Tooltip("officers:Q", title="officers on roster"),
@@ -306,6 +310,14 @@ def moves_chart(comparison: Comparison) -> alt.TopLevelMixin:
     return cast(alt.TopLevelMixin, chart)
 
 
+def staffing_chart_of(comparison: Comparison) -> alt.TopLevelMixin:
+    """Officers on the roster against officers needed (the arithmetic at 100% and at 85%)."""
+    from assigncli.render.staffing import needed_chart
+
+    run = comparison.run
+    return needed_chart(run.inputs.roster, run.cases, run.config, (1.0, DEFAULT_STAFFING_TARGET))
+
+
 def chart_specs(comparison: Comparison) -> dict[str, dict[str, Any]]:
     """Vega-Lite specs by element id (see CHART_IDS)."""
     charts: dict[str, Callable[[Comparison], alt.TopLevelMixin]] = {
@@ -313,6 +325,7 @@ def chart_specs(comparison: Comparison) -> dict[str, dict[str, Any]]:
         "offices": office_chart,
         "over-capacity": over_capacity_chart,
         "moves": moves_chart,
+        "staffing": staffing_chart_of,
     }
     specs: dict[str, dict[str, Any]] = {}
     for name, build in charts.items():
@@ -570,13 +583,21 @@ _CAPTIONS = {
     ),
     "offices": (
         "Work against available hours, per office (optimized plan)",
-        "Grey: available hours of the office's active officers this cycle. Bar: hours of work on the "
-        "office's cases, handoffs included (red when it exceeds the grey).",
+        "Grey: available hours of the office's active officers this cycle. Bar: steady-state hours "
+        "of work on the office's cases (red when it exceeds the grey); the plan's one-time handoff "
+        "hours are the transition hours, in the tooltip.",
     ),
     "over-capacity": (
         "Officers most over capacity, before and after",
         "The most utilized officers today, and any still over 100% after; a line joins each "
         "officer's two values.",
+    ),
+    "staffing": (
+        "Staffing: officers needed against officers on the roster, per office",
+        "The workload arithmetic: steady-state hours of the office's cases over one officer's "
+        "available hours at 100% and at 85% utilization, beside the officers on the roster (an "
+        "officer covering several offices counts as a share of one in each). `assign staffing` "
+        "adds the optimizer's answer, which accounts for skills, locks, caps and time away.",
     ),
     "moves": (
         "Moves",
@@ -734,6 +755,42 @@ Hover a metric for its definition.</p>
 </body>
 </html>
 """
+
+
+def page_html(
+    title: str, subtitle: str, body: str, specs: dict[str, dict[str, Any]], footer: str
+) -> str:
+    """A self-contained page in the report's style: `body` HTML, charts drawn from `specs` (by
+    element id), the Vega libraries embedded. For reports other than the plan comparison."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{_e(title)}</title>
+<style>{_CSS}</style>
+<script>{_vega_bundle()}</script>
+</head>
+<body>
+<main>
+<h1>{_e(title)}</h1>
+<p class="sub">{_e(subtitle)}</p>
+{body}
+<footer>{footer}</footer>
+</main>
+<script type="application/json" id="chart-specs">{_script_json(specs)}</script>
+<script>{_SCRIPT}</script>
+</body>
+</html>
+"""
+
+
+def styled(chart: alt.TopLevelMixin) -> dict[str, Any]:
+    """A chart's Vega-Lite spec with the report's axis and view style."""
+    spec = chart.configure_view(stroke=None).configure_axis(
+        labelFontSize=12, titleFontSize=12, titleFontWeight="normal"
+    )
+    return cast(dict[str, Any], spec.to_dict())
 
 
 def compare_report_html(comparison: Comparison) -> str:
