@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -820,3 +821,23 @@ def test_an_interrupted_commit_that_lost_a_file_is_dropped_not_half_applied(
     assert write_module.verify_plan_set(out).complete
     assert _versions(out) == {"old"}
     assert leftovers(tmp_path) == []
+
+
+def test_a_killed_writer_not_yet_reaped_counts_as_stopped(tmp_path: Path) -> None:
+    """Regression: a zombie writer (killed, its parent not yet waiting) kept its temps on disk,
+    because signals still reach a zombie; the next run must clean them."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # exited, not reaped: a zombie
+        state = Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()[0]
+        if state == "Z":
+            break
+        time.sleep(0.01)
+    try:
+        assert not write_module._alive(child.pid)
+        assert write_module._alive(os.getppid())
+    finally:
+        child.wait()

@@ -681,7 +681,18 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:  # someone else's live process
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """A killed writer whose parent has not reaped it yet: signals reach it, but it runs no more
+    (its lock is already released, so the next run gets here before the parent's wait)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:  # no /proc (macOS) or the process just went away
+        return False
+    # The state follows the command name, which is in parentheses and may contain spaces.
+    return stat.rpartition(")")[2].split()[:1] == ["Z"]
 
 
 def _recover(paths: OutputPaths, report: Path | None) -> list[str]:
