@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-quick clean
+.PHONY: install demo test fuzz lint bench bench-quick clean
 
 install: $(STAMP)
 
@@ -22,6 +22,9 @@ demo: install
 
 test: install
 	$(BIN)/pytest -q
+
+fuzz: install
+	FUZZ_BATCHES=10 $(BIN)/pytest -q tests/test_fuzz.py
 
 lint: install
 	$(BIN)/ruff check src tests bench

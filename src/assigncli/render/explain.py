@@ -218,7 +218,7 @@ def print_case(e: CaseExplanation, console: Console) -> None:
         console.print(table)
         console.print(
             "  [dim]ranked as the plan decides: the peak first, then balance (the change in "
-            "hours above 50–99% of the peak, summed over officers, which the plan minimizes "
+            "hours above 10–99% of the peak, summed over officers, which the plan minimizes "
             "next), then spread (standard deviation of utilization)[/dim]"
         )
     elif e.continuity == "locked":
