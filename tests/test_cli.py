@@ -197,6 +197,25 @@ def test_validate_exit_0_and_json(data: tuple[Path, Path]) -> None:
     assert payload["status"] == "ok" and payload["errors"] == 0
 
 
+def test_validate_and_effort_count_skipped_built_in_rules_as_warnings_of_the_file(
+    tmp_path: Path,
+) -> None:
+    """Regression: on a plain case file validate said "0 warning(s)" beside a logged warning that
+    named the file "cases"; the skipped rules are one counted warning naming the real file."""
+    roster, cases = tmp_path / "r.csv", tmp_path / "c.csv"
+    roster.write_text("officer_id,office,capacity_hours\nA,X,100\n", encoding="utf-8")
+    cases.write_text("case_id,office,effort_hours\nK1,X,2.5\n", encoding="utf-8")
+    result = invoke(["validate", str(roster), str(cases), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["warnings"] == 1
+    (warning,) = payload["problems"]
+    assert warning["code"] == "builtin_rules_skipped" and warning["file"] == str(cases)
+    result = invoke(["effort", str(cases)])
+    assert result.exit_code == 0, result.output
+    assert f"warning: {cases}" in " ".join(result.stderr.split())
+
+
 def test_effort_exit_0_table_and_json(data: tuple[Path, Path], tmp_path: Path) -> None:
     result = invoke(["effort", str(data[1])])
     assert result.exit_code == 0, result.output

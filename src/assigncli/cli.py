@@ -32,6 +32,7 @@ from assigncli.errors import (
     AssignError,
     InputError,
     InputIssue,
+    IssueLog,
     UsageError,
 )
 from assigncli.render.terminal import SolveStatus, console, problem_text
@@ -658,22 +659,26 @@ def validate(
     with failures(ui):
         cfg = load_config(config)
         result = check_inputs(roster, cases, cfg, sheet=sheet)
+        model = IssueLog()
         if result.ok and result.cases is not None:
-            # Effort rules are part of the contract too: a rule naming a missing column is an error.
-            estimate_effort(result.cases, cfg)
-        ui.problems(result.problems)
+            # Effort rules are part of the contract too: a rule naming a missing column is an error
+            # (and a built-in rule that does not apply, a warning).
+            estimate_effort(result.cases, cfg, issues=model, cases_file=str(cases))
+        problems = (*result.problems, *model.problems)
+        warnings = [p for p in problems if p.severity == "warning"]
+        ui.problems(problems)
         if json_out:
             ui.emit_json(
                 {
                     "status": "ok" if result.ok else "invalid",
                     "exit_code": 0 if result.ok else EXIT_INPUT,
                     "errors": len(result.errors),
-                    "warnings": len(result.warnings),
-                    "problems": [p.to_dict() for p in result.problems],
+                    "warnings": len(warnings),
+                    "problems": [p.to_dict() for p in problems],
                 }
             )
         if not result.ok:
-            ui.error("invalid", f"{len(result.errors)} error(s), {len(result.warnings)} warning(s)")
+            ui.error("invalid", f"{len(result.errors)} error(s), {len(warnings)} warning(s)")
             raise typer.Exit(EXIT_INPUT)
         if not json_out:
             assert result.roster is not None and result.cases is not None
@@ -681,7 +686,7 @@ def validate(
                 Text.assemble(
                     ("valid", "green"),
                     f": {result.roster.height:,} officers, {result.cases.height:,} cases"
-                    f" ({len(result.warnings)} warning(s))",
+                    f" ({len(warnings)} warning(s))",
                 )
             )
 
@@ -748,8 +753,9 @@ def effort(
         refuse_overwriting_inputs([out], _inputs(cases, config))
         cfg = load_config(config)
         valid, warnings = load_cases(cases, sheet=sheet)
-        ui.problems(warnings)
-        with_effort = estimate_effort(valid, cfg)
+        model = IssueLog()
+        with_effort = estimate_effort(valid, cfg, issues=model, cases_file=str(cases))
+        ui.problems((*warnings, *model.problems))
         audit = effort_audit(with_effort, cfg)
         rules = effort_rule_summary(with_effort, cfg)
         if out is not None:
