@@ -44,12 +44,13 @@ from assigncli.write import OutputPaths, Writer, output_paths, write_plan_set
 logger = logging.getLogger(__name__)
 
 # What building, checking and writing the plan take after the solve, kept out of the solver's
-# share of the time limit: a fixed part plus a part per case. Measured on 2 cores: 2.65 s for 1M
-# cases (Parquet out) with both cores busy with other work, and under 5 s at 7.5M on an idle
-# machine; the estimate sits between, an overrun on a loaded machine staying within 10% of
-# the limit.
+# share of the time limit: a fixed part plus a part per case. Measured on 2 cores (make bench):
+# 0.5 s for 1M cases and 2.8 s at 7.5M on an idle machine, 2.65 s for 1M with both cores busy
+# with other work. 0.6 µs a case keeps the overrun of a loaded 1M run within 10% of a 20 s
+# limit, without taking from a national docket's solve more than twice what it needs (1.5 µs
+# left the 7.5M LP 6 s of a 20 s limit: no bound).
 FINISH_SECONDS = 0.3
-FINISH_SECONDS_PER_CASE = 1.5e-6
+FINISH_SECONDS_PER_CASE = 0.6e-6
 # The solver's share never drops below this: even a run whose reading took all the time gets a
 # greedy plan polished for a moment rather than no plan.
 MIN_SOLVE_SECONDS = 0.2
