@@ -722,20 +722,7 @@ def render_report(comparison: Comparison, *, title: str, subtitle: str) -> str:
         f"{run.config.handoff_hours:g} h · solver {_e(cert.method)} {cert.time_seconds:.1f} s, "
         f"seed {run.options.seed} · generated {_e(time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()))}"
     )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(title)}</title>
-<style>{_CSS}</style>
-<script>{_vega_bundle()}</script>
-</head>
-<body>
-<main>
-<h1>{_e(title)}</h1>
-<p class="sub">{_e(subtitle)}</p>
-{_headline(comparison)}
+    body = f"""{_headline(comparison)}
 {"".join(sections)}
 {robustness}
 <h2>All metrics</h2>
@@ -747,21 +734,15 @@ Hover a metric for its definition.</p>
 <h2>The plans</h2>
 {_plan_notes(comparison)}
 <h2>Definitions</h2>
-{_definitions()}
-<footer>{footer}</footer>
-</main>
-<script type="application/json" id="chart-specs">{_script_json(specs)}</script>
-<script>{_SCRIPT}</script>
-</body>
-</html>
-"""
+{_definitions()}"""
+    return page_html(title, subtitle, body, specs, footer)
 
 
 def page_html(
     title: str, subtitle: str, body: str, specs: dict[str, dict[str, Any]], footer: str
 ) -> str:
     """A self-contained page in the report's style: `body` HTML, charts drawn from `specs` (by
-    element id), the Vega libraries embedded. For reports other than the plan comparison."""
+    element id), the Vega libraries embedded; the plan comparison and the other reports share it."""
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
