@@ -241,7 +241,12 @@ def run_plan(
             reserve(cases.height),
         )
     with clock.phase("solve"):
-        solution = solve(problem, replace(options, time_limit=budget), progress)
+        # The clock decides the deadline; the deterministic budget must not depend on how long
+        # reading took, so it is sized from the limit less what comes after the solve.
+        work_limit = max(MIN_SOLVE_SECONDS, options.time_limit - reserve(cases.height))
+        solution = solve(
+            problem, replace(options, time_limit=budget, work_limit=work_limit), progress
+        )
     with clock.phase("disaggregate"):
         plan = build_plan(problem, solution)
     with clock.phase("check"):

@@ -98,6 +98,12 @@ class SolveOptions:
     # With one worker: deterministic work units per second of the time limit (see
     # DETERMINISTIC_RATE); the wall clock stays the safety net.
     work_rate: float = DETERMINISTIC_RATE
+    # The seconds the deterministic budget is sized for, when `time_limit` is what the clock left
+    # (the pipeline's case: reading took a load-dependent time); None: `time_limit`.
+    work_limit: float | None = None
+
+    def work_seconds(self) -> float:
+        return self.time_limit if self.work_limit is None else self.work_limit
 
     def resolved_workers(self) -> int:
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
@@ -419,6 +425,7 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
         share = min(1.0, parallel * max(1, comp.size) / total_size) if len(comps) > 1 else 1.0
         planned = max(MIN_COMPONENT_SECONDS, options.time_limit * share) * 0.95
         seconds = min(remaining * 0.95, planned)
+        planned_work = max(MIN_COMPONENT_SECONDS, options.work_seconds() * share) * 0.95
         # Releases that case caps force are not the plan's choice: they do not use the budget.
         budget = budgets[k]
         if budget is not None:
@@ -427,7 +434,7 @@ def solve(problem: Problem, options: SolveOptions, progress: Progress | None = N
         budget_k = _Budget(
             start=start,
             deadline=start + seconds,
-            work=planned * options.work_rate,
+            work=planned_work * options.work_rate,
             deterministic=inner_workers == 1,
         )
         result = _solve_component(
@@ -464,7 +471,7 @@ def _resume_peak(
     """Time and work the components left over go to the one that holds the overall peak,
     while its gap is open: only it can lower the plan's peak and gap."""
     deterministic = workers == 1
-    work_left = options.time_limit * options.work_rate * 0.95 - sum(r.work for r in results)
+    work_left = options.work_seconds() * options.work_rate * 0.95 - sum(r.work for r in results)
     deadline = started + options.time_limit * 0.95
     results = list(results)
     while not interrupt.stop_requested():
