@@ -418,16 +418,7 @@ def _load_held(
             "'period' must not be empty",
             issues,
         )
-        _flag(
-            _unknown_cases(frame, known),
-            None,
-            file,
-            "case_id",
-            "unknown_case",
-            "case id not in the case file (the fit needs each case's attributes)",
-            issues,
-            shown=pl.col("case_id"),
-        )
+        _flag_unknown_cases(frame, known, file, issues)
         _flag(
             _duplicated(frame, ["case_id", "period"]),
             None,
