@@ -110,6 +110,41 @@ class ComponentReport:
 
 
 @dataclass(frozen=True)
+class FrontierPoint:
+    """One plan on the continuity frontier: what a move budget buys.
+
+    Utilizations are fractions of available hours. `peak` is in the *this cycle* frame (own
+    effort plus handoff hours of cases moved in); `lowest_steady` and `spread_steady` are in the
+    *steady state* frame (own effort only): `spread_steady` is the highest minus the lowest
+    steady-state utilization. `max_moves` is the budget the point was solved under (None: no
+    budget); `moves` the discretionary moves the plan makes (never above the budget).
+    """
+
+    max_moves: int | None
+    peak: float
+    lowest_steady: float
+    spread_steady: float
+    moves: int
+    handoff_hours: float
+    chosen: bool = False  # the plan that was written
+
+    def __post_init__(self) -> None:
+        for name in ("peak", "lowest_steady", "spread_steady", "handoff_hours"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"frontier {name} must be finite and ≥ 0, got {value}")
+        if self.moves < 0:
+            raise ValueError("frontier moves must be ≥ 0")
+        if self.max_moves is not None and self.moves > self.max_moves:
+            raise ValueError(
+                f"frontier point makes {self.moves} moves over its budget {self.max_moves}"
+            )
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Solution:
     """Class-level result: how many of each class go where, with the certificate."""
 
