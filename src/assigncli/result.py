@@ -155,6 +155,8 @@ class Solution:
     unassigned: IntArray  # per pool (global index)
     certificate: Certificate
     components: tuple[ComponentReport, ...] = field(default=())
+    # The continuity frontier (move budgets from 0 to none), when it was computed.
+    frontier: tuple[FrontierPoint, ...] = field(default=())
 
     def __post_init__(self) -> None:
         n = len(self.flow_pool)
