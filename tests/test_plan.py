@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import numpy as np
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assigncli.check import check_plan
 from assigncli.config import Config
 from assigncli.contract import PLAN_COLUMNS
-from assigncli.plan import REASON_FULL, REASON_LOCKED, build_plan
-from assigncli.problem import build_problem
+from assigncli.plan import (
+    REASON_FULL,
+    REASON_LOCKED,
+    _reassembled,
+    build_plan,
+    lpt_below,
+    with_lpt,
+)
+from assigncli.problem import Problem, build_problem
+from assigncli.result import Solution, SolveStatus
+from assigncli.solvers.component import build_component, evaluate
+from assigncli.solvers.heuristics import greedy, lpt
 from assigncli.solvers.solve import SolveOptions, solve
 from tests.instances import Instance, random_instance
 from tests.oracles import assert_valid
@@ -96,3 +110,82 @@ def test_per_officer_counts_equal_the_solution_flows(seed: int) -> None:
             & (plan["previous_officer_id"] != plan["officer_id"])
         ).sum()
     )
+
+
+def _lpt_solution(problem: Problem, solution: Solution) -> Solution:
+    """Longest effort first on every component, as a solution of its own (with no bound: it may
+    place fewer cases than the solver's bound assumes)."""
+    comps = [build_component(problem, part) for part in problem.components()]
+    states = [lpt(comp) for comp in comps]
+    unbounded = replace(
+        solution.certificate, lower_bound=0.0, gap=math.inf, status=SolveStatus.TIME_LIMIT
+    )
+    base = replace(solution, certificate=unbounded)
+    return _reassembled(problem, base, comps, states, list(range(len(comps))))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), continuous=st.booleans())
+def test_lpt_below_is_heuristics_lpt(seed: int, continuous: bool) -> None:
+    """The candidate restates `heuristics.lpt`: without a ceiling, the very same states."""
+    inst = random_instance(seed, n_cases=50, n_officers=6, continuous_effort=continuous)
+    problem = build_problem(inst.roster, inst.cases, inst.config)
+    for part in problem.components():
+        comp = build_component(problem, part)
+        mine, reference = lpt_below(comp), lpt(comp)
+        assert mine is not None
+        assert (mine.released == reference.released).all()
+        assert (mine.flow == reference.flow).all()
+        assert (mine.unassigned == reference.unassigned).all()
+        # A ceiling below its own peak abandons it; at its peak it completes.
+        peak = evaluate(comp, reference).peak
+        if peak > 0:
+            assert lpt_below(comp, peak * 0.5) is None
+            assert lpt_below(comp, peak) is not None
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), continuous=st.booleans())
+def test_the_plan_is_never_worse_than_longest_effort_first(seed: int, continuous: bool) -> None:
+    """Judged by the independent checker's loads: the final plan's peak is at most longest effort
+    first's on the same cases, unless it places more cases (the first objective)."""
+    inst = random_instance(seed, n_cases=60, n_officers=6, continuous_effort=continuous)
+    problem = build_problem(inst.roster, inst.cases, inst.config)
+    solution = solve(problem, SolveOptions(time_limit=0.5, workers=1, seed=seed))
+    final = with_lpt(problem, solution)
+    plan = build_plan(problem, final)
+    report = check_plan(inst.roster, inst.cases, plan, inst.config)
+    assert_valid(report)
+    greedy_plan = build_plan(problem, _lpt_solution(problem, solution))
+    greedy = check_plan(inst.roster, inst.cases, greedy_plan, inst.config)
+    assert_valid(greedy)
+    assert report.unassigned <= greedy.unassigned
+    if report.unassigned == greedy.unassigned:
+        assert (report.max_utilization or 0.0) <= (greedy.max_utilization or 0.0) * (1 + 1e-9)
+    # The certificate follows the plan that is written.
+    assert final.certificate.objective == pytest.approx(report.max_utilization or 0.0, abs=1e-9)
+    assert final.certificate.unassigned == report.unassigned
+
+
+def test_lpt_replaces_a_worse_plan_and_keeps_the_budget() -> None:
+    """A plan that leaves every held case where it is loses to longest effort first; a move
+    budget still holds."""
+    inst = random_instance(3, n_cases=60, n_officers=6, caps=False, locks=False)
+    problem = build_problem(inst.roster, inst.cases, inst.config)
+    solved = solve(problem, SolveOptions(time_limit=0.5, workers=1))
+    status_quo = _reassembled(
+        problem,
+        solved,
+        [build_component(problem, part) for part in problem.components()],
+        [greedy(build_component(problem, part)) for part in problem.components()],
+        list(range(len(problem.components()))),
+    )
+    best = with_lpt(problem, status_quo)
+    assert best.certificate.objective <= status_quo.certificate.objective
+    if best.certificate.objective < status_quo.certificate.objective:
+        assert any(r.method.endswith("+lpt") for r in best.components)
+    # Under a budget of no moves, a swap happens only where longest effort first moves nothing.
+    budgeted = with_lpt(problem, status_quo, max_moves=0).certificate
+    assert budgeted.discretionary_moves <= status_quo.certificate.discretionary_moves
+    # An optimal plan is returned as it is, to the bit.
+    assert with_lpt(problem, solved) is solved or solved.certificate.gap > 0

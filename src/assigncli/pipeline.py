@@ -34,7 +34,7 @@ from assigncli.check import CheckReport, check_plan, officer_summary
 from assigncli.config import Config
 from assigncli.effort import estimate_effort
 from assigncli.errors import AssignError, InputError, InputIssue, IssueLog
-from assigncli.plan import build_plan
+from assigncli.plan import build_plan, lpt_seconds, with_lpt
 from assigncli.problem import Problem, build_problem, describe
 from assigncli.result import Solution
 from assigncli.solvers.solve import Progress, SolveOptions, solve
@@ -51,6 +51,10 @@ logger = logging.getLogger(__name__)
 # left the 7.5M LP 6 s of a 20 s limit: no bound).
 FINISH_SECONDS = 0.3
 FINISH_SECONDS_PER_CASE = 0.6e-6
+# Longest effort first runs as a final candidate when its estimated time is at most this share
+# of the limit; its time comes out of the solver's wall-clock share only (the deterministic
+# budget, and so every one-worker plan, does not depend on it).
+LPT_SHARE = 0.15
 # The solver's share never drops below this: even a run whose reading took all the time gets a
 # greedy plan polished for a moment rather than no plan.
 MIN_SOLVE_SECONDS = 0.2
@@ -231,7 +235,20 @@ def run_plan(
         on_warnings(inputs.problems)
     with clock.phase("group"):
         problem = build_problem(inputs.roster, cases, config)
-    budget = solve_budget(options.time_limit, clock.elapsed(), reserve(cases.height))
+    # Longest effort first as a final candidate, where it costs a small share of the limit (on a
+    # national docket it takes seconds and ends tens of percent above the plan).
+    lpt_cost = lpt_seconds(problem)
+    lpt_reserve = lpt_cost if lpt_cost <= LPT_SHARE * options.time_limit else None
+    if lpt_reserve is None:
+        logger.info(
+            "longest effort first skipped: about %.1f s, over %.0f%% of the %g s limit",
+            lpt_cost,
+            100 * LPT_SHARE,
+            options.time_limit,
+        )
+    budget = solve_budget(
+        options.time_limit, clock.elapsed(), reserve(cases.height) + (lpt_reserve or 0.0)
+    )
     if budget <= MIN_SOLVE_SECONDS:
         logger.warning(
             "the time limit of %g s is used up before the solve (%.1f s so far, %.1f s needed "
@@ -248,6 +265,11 @@ def run_plan(
             problem, replace(options, time_limit=budget, work_limit=work_limit), progress
         )
     with clock.phase("disaggregate"):
+        # Never worse than longest effort first on the same cases (kept only if it is better).
+        if lpt_reserve is not None:
+            # The clock is only the safety net: the estimate keeps it from binding.
+            deadline = clock.started + options.time_limit - reserve(cases.height)
+            solution = with_lpt(problem, solution, options.max_moves, deadline=deadline)
         plan = build_plan(problem, solution)
     with clock.phase("check"):
         report = check_plan(inputs.roster, cases, plan, config)

@@ -11,14 +11,30 @@ reason texts), which share the strings instead of copying them per case.
 
 from __future__ import annotations
 
+import logging
+import math
+import time
+from dataclasses import replace
+
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
 from assigncli.contract import PLAN_COLUMNS
-from assigncli.problem import CaseStatus, IntArray, Problem, status_codes
+from assigncli.problem import NO_CAP, CaseStatus, IntArray, Problem, status_codes
 from assigncli.read import chunked_like
-from assigncli.result import Solution
+from assigncli.result import OPTIMAL_GAP, Solution, SolveStatus, relative_gap, status_of
+from assigncli.solvers.component import (
+    Component,
+    State,
+    build_component,
+    cancel_round_trips,
+    evaluate,
+)
+from assigncli.solvers.heuristics import water_fill
+from assigncli.solvers.lns import better, objective_key
+
+logger = logging.getLogger(__name__)
 
 # Reason texts shared with the baselines, which explain their plans in the same words.
 REASON_LOCKED = "locked: stays with its officer"
@@ -175,3 +191,259 @@ def _nullable(index: IntArray) -> pl.Series:
     """`index` as a 32-bit column, null where it is -1."""
     values = pl.Series("index", index, dtype=pl.Int32)
     return values.to_frame().select(pl.when(values >= 0).then(values)).to_series()
+
+
+# --- the longest-effort-first candidate ----------------------------------------------------------
+
+
+# What longest effort first costs, measured on 2 cores (loaded): a fixed part per pool, and per
+# eligible officer of a pool: little where the pool is a few cases (placed one by one), more where
+# a water level is bisected (`heuristics.water_fill`). 50k continuous-effort cases: 3.3 s
+# estimated 3.1; the 7.5M docket: 2.7 s, estimated 2.9.
+LPT_SECONDS_PER_POOL = 40e-6
+LPT_SECONDS_PER_ARC_FEW = 0.6e-6
+LPT_SECONDS_PER_ARC_MANY = 2.2e-6
+_FEW_UNITS = 8  # heuristics.water_fill places up to this many cases one at a time
+
+
+def lpt_seconds(problem: Problem) -> float:
+    """Estimated seconds `with_lpt` takes on `problem` (longest effort first on every pool)."""
+    units = problem.pool_fixed + np.bincount(
+        problem.held_pool, weights=problem.held_count, minlength=problem.n_pools
+    ).astype(np.int64)
+    arcs = np.diff(problem.group_ptr)[problem.pool_group]
+    few = units <= _FEW_UNITS
+    return float(
+        LPT_SECONDS_PER_POOL * problem.n_pools
+        + LPT_SECONDS_PER_ARC_FEW * arcs[few].sum()
+        + LPT_SECONDS_PER_ARC_MANY * arcs[~few].sum()
+    )
+
+
+def with_lpt(
+    problem: Problem,
+    solution: Solution,
+    max_moves: int | None = None,
+    *,
+    deadline: float = math.inf,
+) -> Solution:
+    """`solution`, with each component whose plan longest effort first beats replaced by it.
+
+    Longest effort first (`heuristics.lpt`) is cheap on classes of identical cases and respects
+    eligibility, locks and case caps by construction; it is the plan anyone can compute, so the
+    written plan is never worse than it. It is kept for a component only when it is strictly
+    better in the solver's objective order (unassigned, peak, balance, moves), so a plan that
+    already matches it is returned unchanged, to the bit.
+
+    Skipped, with the reason logged: components whose plan is at its proven lower bound (no plan
+    has a lower peak) and, under a move budget (`max_moves`), every swap that would take the
+    plan's discretionary moves past the budget — longest effort first ignores where cases are,
+    and trimming its releases to the budget would make it another heuristic. `deadline`
+    (time.perf_counter()) is a safety net: a candidate not finished by then is dropped.
+    """
+    parts = problem.components()
+    if not parts:
+        return solution
+    cert = solution.certificate
+    flows = _FlowLookup(problem, solution)
+    comps = [build_component(problem, part) for part in parts]
+    states = [flows.state_of(comp) for comp in comps]
+    moves = sum(int(state.released.sum()) for state in states)
+    allowance = (
+        None if max_moves is None else max_moves + sum(comp.cap_forced_releases() for comp in comps)
+    )
+    swapped: list[int] = []
+    reports = solution.components if len(solution.components) == len(comps) else None
+    for k, (comp, state) in enumerate(zip(comps, states, strict=True)):
+        current = objective_key(comp, state)
+        bound = reports[k].bound if reports is not None else cert.lower_bound
+        if current[0] == 0 and current[1] <= bound * (1 + OPTIMAL_GAP):
+            continue  # every case placed at the proven bound: nothing can have a lower peak
+        # With every case placed, only a lower peak could make the candidate better: it is
+        # abandoned as soon as its peak passes the plan's (loads only grow as it places cases).
+        candidate = lpt_below(comp, current[1] if current[0] == 0 else math.inf, deadline=deadline)
+        if candidate is None or not better(objective_key(comp, candidate), current):
+            continue
+        extra = int(candidate.released.sum()) - int(state.released.sum())
+        if allowance is not None and moves + extra > allowance:
+            logger.info(
+                "component %d: longest effort first would beat the plan but needs %d more "
+                "moves than the budget of %d allows; skipped",
+                k + 1,
+                moves + extra - allowance,
+                max_moves,
+            )
+            continue
+        moves += extra
+        states[k] = candidate
+        swapped.append(k)
+    if not swapped:
+        return solution
+    logger.info("longest effort first beats the plan on %d component(s)", len(swapped))
+    return _reassembled(problem, solution, comps, states, swapped)
+
+
+def lpt_below(
+    comp: Component, ceiling: float = math.inf, *, deadline: float = math.inf
+) -> State | None:
+    """`heuristics.lpt` (the same plan, to the bit), abandoned with None once the peak among
+    measured officers passes `ceiling` (then it cannot beat a plan at `ceiling` with every case
+    placed) or when time.perf_counter() passes `deadline`.
+
+    The loop restates `heuristics.lpt` with the one check added (the solvers are not this
+    module's to change); tests/test_plan.py holds the two to the same plans.
+    """
+    released = np.zeros(comp.n_held, dtype=np.int64)
+    flow = np.zeros(comp.n_arcs, dtype=np.int64)
+    unassigned = np.zeros(comp.n_pools, dtype=np.int64)
+    load = comp.base_hours.astype(np.float64).copy()
+    count = comp.base_count.astype(np.float64).copy()
+    safe_avail = np.where(comp.measured, comp.available, 1.0)
+    limit = ceiling * (1 + 1e-9) + 1e-12  # beyond floating-point noise, as `lns.better` reads it
+    capped = comp.cap != NO_CAP
+    effort = comp.pool_cost.copy()
+    effort[comp.held_pool] = comp.held_effort
+    order = np.lexsort((np.arange(comp.n_pools), ~comp.pool_handoff, -effort))
+    for step, p in enumerate(order.tolist()):
+        if step % 256 == 255 and time.perf_counter() > deadline:
+            logger.info(
+                "longest effort first ran out of time after %d of %d pools", step, len(order)
+            )
+            return None
+        arcs = comp.pool_arcs(p)
+        officers = comp.arc_officer[arcs]
+        held = comp.held_into(p)
+        by_officer = np.argsort(officers, kind="stable")
+        held_at = by_officer[np.searchsorted(officers[by_officer], comp.held_officer[held])]
+        own = np.zeros(len(arcs))
+        np.add.at(own, held_at, comp.held_count[held])
+        units = int(comp.pool_fixed[p] + comp.held_count[held].sum())
+        cost = float(comp.pool_cost[p])
+        own_cost = float(comp.held_effort[held[0]]) if len(held) else cost
+        # Room on the pool's officers only (heuristics.lpt computes it for every officer).
+        room = np.where(
+            capped[officers], np.maximum(comp.cap[officers] - count[officers], 0.0), np.inf
+        )
+        fill = water_fill(
+            load[officers], safe_avail[officers], room, cost, units, own=own, own_cost=own_cost
+        )
+        keep = fill.keep.astype(np.int64)
+        take = fill.take.astype(np.int64)
+        released[held] = comp.held_count[held] - keep[held_at]
+        flow[arcs] += take
+        load[officers] += keep * own_cost + take * cost
+        count[officers] += keep + take
+        unassigned[p] = units - int(keep.sum() + take.sum())
+        measured = comp.measured[officers]
+        if (
+            measured.any()
+            and float((load[officers] / safe_avail[officers])[measured].max()) > limit
+        ):
+            return None
+    state = State(released, flow, unassigned)
+    cancel_round_trips(comp, state)
+    return state
+
+
+class _FlowLookup:
+    """The solution's flows, found by (pool, officer): a component's state in its own arcs."""
+
+    def __init__(self, problem: Problem, solution: Solution) -> None:
+        self.n_officers = problem.n_officers
+        self.released = solution.released
+        self.unassigned = solution.unassigned
+        key = solution.flow_pool.astype(np.int64) * self.n_officers + solution.flow_officer
+        self.order = np.argsort(key, kind="stable")
+        self.keys = key[self.order]
+        self.counts = solution.flow_count.astype(np.int64)[self.order]
+
+    def state_of(self, comp: Component) -> State:
+        index = comp.index
+        want = index.pools[comp.arc_pool] * self.n_officers + index.officers[comp.arc_officer]
+        pos = np.minimum(np.searchsorted(self.keys, want), max(len(self.keys) - 1, 0))
+        found = self.keys[pos] == want if len(self.keys) else np.zeros(len(want), dtype=bool)
+        flow = np.where(found, self.counts[pos] if len(self.keys) else 0, 0).astype(np.int64)
+        return State(
+            self.released[index.held].astype(np.int64),
+            flow,
+            self.unassigned[index.pools].astype(np.int64),
+        )
+
+
+def _reassembled(
+    problem: Problem,
+    solution: Solution,
+    comps: list[Component],
+    states: list[State],
+    swapped: list[int],
+) -> Solution:
+    """The solution with the states of components `swapped` replaced, certificate recomputed the
+    way the solver assembles it (peak and floor over every measured officer, the balance penalty
+    summed per component, the bound kept)."""
+    released = solution.released.copy()
+    unassigned = solution.unassigned.copy()
+    flow_pool: list[IntArray] = []
+    flow_officer: list[IntArray] = []
+    flow_count: list[IntArray] = []
+    peak, floor, penalty, moves = 0.0, np.inf, 0.0, 0
+    reports = list(solution.components)
+    in_comp = np.zeros(problem.n_officers, dtype=bool)
+    for k, (comp, state) in enumerate(zip(comps, states, strict=True)):
+        index = comp.index
+        released[index.held] = state.released
+        unassigned[index.pools] = state.unassigned
+        keep = state.flow > 0
+        flow_pool.append(index.pools[comp.arc_pool[keep]])
+        flow_officer.append(index.officers[comp.arc_officer[keep]])
+        flow_count.append(state.flow[keep])
+        in_comp[index.officers] = True
+        ev = evaluate(comp, state)
+        if comp.measured.any():
+            peak = max(peak, ev.peak)
+            floor = min(floor, ev.floor)
+            penalty += comp.penalty(ev.load, ev.peak)
+        moves += ev.moves
+        if k in swapped and k < len(reports):
+            report = reports[k]
+            reports[k] = replace(
+                report,
+                method=report.method + "+lpt",
+                status=status_of(
+                    relative_gap(ev.peak, report.bound),
+                    budget_spent=report.status is SolveStatus.TIME_LIMIT,
+                ),
+                peak=ev.peak,
+            )
+    # Officers outside every component (nothing to decide) carry their locked load only.
+    measured = problem.available > 0
+    outside = measured & ~in_comp
+    if outside.any():
+        fixed = problem.locked_hours[outside] / problem.available[outside]
+        peak = max(peak, float(fixed.max()))
+        floor = min(floor, float(fixed.min()))
+    cert = solution.certificate
+    bound = cert.lower_bound
+    if peak < bound <= peak * (1 + 1e-6):
+        bound = peak  # the LP's tolerance, as the solver reads it
+    gap = relative_gap(peak, bound)
+    certificate = replace(
+        cert,
+        status=status_of(gap, budget_spent=cert.status is SolveStatus.TIME_LIMIT),
+        objective=peak,
+        lower_bound=bound,
+        gap=gap,
+        min_utilization=float(floor) if np.isfinite(floor) else 0.0,
+        balance_penalty=penalty,
+        discretionary_moves=moves,
+        unassigned=int(unassigned.sum()) + problem.n_unassignable,
+    )
+    return replace(
+        solution,
+        released=released,
+        flow_pool=np.concatenate(flow_pool),
+        flow_officer=np.concatenate(flow_officer),
+        flow_count=np.concatenate(flow_count),
+        unassigned=unassigned,
+        certificate=certificate,
+        components=tuple(reports),
+    )
