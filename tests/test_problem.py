@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import assigncli.problem as problem_module
 from assigncli.plan import build_plan
-from assigncli.problem import STATUS_DTYPE, Problem, build_problem
+from assigncli.problem import STATUS_DTYPE, Problem, _distinct_pairs, build_problem
 from assigncli.read import chunked_like
 from assigncli.solvers.solve import SolveOptions, solve
 from tests.instances import Instance, random_instance
@@ -100,3 +102,23 @@ def test_chunked_like_follows_the_chunks_of_its_model() -> None:
     split = chunked_like(values, like)
     assert split.chunk_lengths() == [3, 2]
     assert split.equals(values)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["A", "B", "C", None]),
+            st.one_of(st.none(), st.lists(st.sampled_from(["x", "y", "z"]), max_size=3)),
+        ),
+        max_size=40,
+    )
+)
+def test_distinct_pairs_are_the_unique_rows_in_first_appearance_order(
+    rows: list[tuple[str | None, list[str] | None]],
+) -> None:
+    need = pl.DataFrame(
+        {"office": [r[0] for r in rows], "required_skills": [r[1] for r in rows]},
+        schema={"office": pl.String, "required_skills": pl.List(pl.String)},
+    )
+    assert _distinct_pairs(need).equals(need.unique(maintain_order=True))

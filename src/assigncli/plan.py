@@ -75,7 +75,8 @@ def build_plan(problem: Problem, solution: Solution) -> pl.DataFrame:
             chunked_like(column, cases["case_id"])
             for column in (
                 cases["case_id"],
-                officer_ids.gather(_nullable(final)),
+                # Compacted first: a gather from the column as built reads many times slower.
+                officer_ids.rechunk().gather(_nullable(final)),
                 cases["current_officer_id"].alias("previous_officer_id"),
                 pl.Series("moved", moved),
                 cases["effort_hours"],
@@ -171,20 +172,37 @@ def _reasons(
     reason = problem.cases["reason"]
     nobody = np.flatnonzero(code == -2)
     orphans = np.flatnonzero(code == -3)
+    # Orphans and unassignable cases share a few distinct reasons (one per previous officer and
+    # cause): the table holds each once, so that the gather below reads a short table.
+    nobody_texts, nobody_at = _distinct("unassignable: " + reason.gather(_indices(nobody)))
+    orphan_texts, orphan_at = _distinct("moved: " + reason.gather(_indices(orphans)))
     texts = pl.concat(
         [
             pl.Series(_FIXED_REASONS, dtype=pl.String),
             "moved to balance load from " + pl.Series(problem.officer_ids, dtype=pl.String),
-            "unassignable: " + reason.gather(pl.Series(nobody, dtype=pl.Int64)),
-            "moved: " + reason.gather(pl.Series(orphans, dtype=pl.Int64)),
+            nobody_texts,
+            orphan_texts,
         ]
     )
     first = len(_FIXED_REASONS) + problem.n_officers
-    code[nobody] = first + np.arange(len(nobody))
-    code[orphans] = first + len(nobody) + np.arange(len(orphans))
-    # One chunk and 32-bit indices: a gather over several chunks or with 64-bit indices costs
-    # several times more at millions of rows.
+    code[nobody] = first + nobody_at
+    code[orphans] = first + len(nobody_texts) + orphan_at
+    # One compact chunk and 32-bit indices: a gather from a table of strings built piecewise,
+    # over several chunks or with 64-bit indices costs many times more at millions of rows.
     return texts.rechunk().gather(pl.Series(code, dtype=pl.UInt32)).alias("reason")
+
+
+def _indices(rows: IntArray) -> pl.Series:
+    return pl.Series(rows, dtype=pl.Int64)
+
+
+def _distinct(texts: pl.Series) -> tuple[pl.Series, IntArray]:
+    """The distinct `texts` in order of first appearance, and each text's position among them."""
+    distinct = texts.unique(maintain_order=True)
+    positions = texts.replace_strict(
+        distinct, pl.int_range(len(distinct), dtype=pl.Int64, eager=True), return_dtype=pl.Int64
+    )
+    return distinct, positions.to_numpy()
 
 
 def _nullable(index: IntArray) -> pl.Series:

