@@ -314,7 +314,7 @@ def build_problem(roster: pl.DataFrame, cases: pl.DataFrame, config: Config) -> 
     m_effort = pl.Series(effort[movable], dtype=pl.Float64)
     efforts = np.sort(m_effort.unique().to_numpy())
     n_eff = max(len(efforts), 1)
-    m_key = (group[movable].astype(np.int64) * n_eff + _positions(m_effort, efforts)) * 2 + (
+    m_key = (group[movable].astype(np.int64) * n_eff + _effort_rank(m_effort, efforts)) * 2 + (
         m_status != CaseStatus.NEW
     )
     del m_effort
@@ -467,6 +467,21 @@ def _positions(values: pl.Series, keys: npt.NDArray[np.generic], *, exact: bool 
     return positions.to_numpy()
 
 
+def _effort_rank(values: pl.Series, efforts: FloatArray) -> IntArray:
+    """Position of every value among the sorted distinct `efforts` (a binary search, several
+    times faster than a hash lookup over millions of cases); the hash lookup where values that
+    compare equal are distinct keys (0.0 and -0.0) or a value is not found (NaN)."""
+    array = values.to_numpy()
+    position = np.searchsorted(efforts, array)
+    if (
+        len(efforts)
+        and (np.diff(efforts) > 0).all()
+        and (efforts[np.minimum(position, len(efforts) - 1)] == array).all()
+    ):
+        return position.astype(np.int64)
+    return _positions(values, efforts)
+
+
 # A lookup table over the range of the keys is the fastest way to rank them, up to this many
 # cells (4 bytes each); wider ranges use a hash lookup of the distinct keys.
 _DENSE_RANK_CELLS = 1 << 25
@@ -552,9 +567,12 @@ def _reasons(
 ) -> pl.Series:
     """Why each orphan must move and why each unassignable case has nobody; null for the rest.
 
-    Built on the orphan rows only (a few percent of the cases) and handed out by a gather.
+    Built on the orphan rows only (a few percent of the cases) and handed out by a gather; of the
+    orphans whose officer is on the roster, on one row per (officer, group), whose reason they
+    share (a national docket's half million orphans have some 25,000 such pairs).
     """
-    orphan_rows = np.flatnonzero(status == CaseStatus.ORPHAN)
+    orphans = np.flatnonzero(status == CaseStatus.ORPHAN)
+    orphan_rows, orphan_text = _reason_rows(orphans, cur[orphans], group[orphans])
     attributes = officers.select(
         pl.col("active").alias("cur_active"),
         pl.col("available_hours").alias("cur_available"),
@@ -605,10 +623,32 @@ def _reasons(
         ]
     )
     index = np.full(len(status), -1, dtype=np.int64)
-    index[orphan_rows] = np.arange(len(orphan_rows))
+    index[orphans] = orphan_text
     unassignable = status == CaseStatus.UNASSIGNABLE
     index[unassignable] = len(orphan_rows) + group[unassignable]
-    return texts.gather(_nullable("reason", index)).alias("reason")
+    # Compacted first: a gather from a table of strings built piecewise reads far slower.
+    return texts.rechunk().gather(_nullable("reason", index)).alias("reason")
+
+
+def _reason_rows(
+    rows: IntArray,
+    cur: npt.NDArray[np.signedinteger[Any]],
+    group: npt.NDArray[np.signedinteger[Any]],
+) -> tuple[IntArray, IntArray]:
+    """The rows whose reason texts are built, and for each of `rows` the position of its text
+    among them: one row per (officer, group) for officers on the roster (the reason depends on
+    nothing else), every row of the others (it names their officer id)."""
+    n_groups = int(group.max()) + 1 if len(group) else 1
+    on_roster = cur >= 0
+    _, pair = _dense_rank(cur[on_roster].astype(np.int64) * n_groups + group[on_roster])
+    n_pairs = int(pair.max()) + 1 if len(pair) else 0
+    first = np.zeros(n_pairs, dtype=np.int64)
+    first[pair[::-1]] = np.flatnonzero(on_roster)[::-1]  # the first row of each pair
+    shown = np.sort(np.concatenate([first, np.flatnonzero(~on_roster)]))
+    text = np.empty(len(rows), dtype=np.int64)
+    text[shown] = np.arange(len(shown))
+    text[on_roster] = text[first[pair]]
+    return rows[shown], text
 
 
 def describe(problem: Problem) -> dict[str, int]:
