@@ -217,10 +217,10 @@ def _nullable(index: IntArray) -> pl.Series:
 # What longest effort first costs, measured on 2 cores (loaded): a fixed part per pool, and per
 # eligible officer of a pool: little where the pool is a few cases (placed one by one), more where
 # a water level is bisected (`heuristics.water_fill`). 50k continuous-effort cases: 3.3 s
-# estimated 3.1; the 7.5M docket: 2.7 s, estimated 2.9.
+# estimated 3.0; the 7.5M docket: 2.7–3.6 s, estimated 2.9.
 LPT_SECONDS_PER_POOL = 40e-6
 LPT_SECONDS_PER_ARC_FEW = 0.6e-6
-LPT_SECONDS_PER_ARC_MANY = 2.2e-6
+LPT_SECONDS_PER_ARC_MANY = 3.2e-6
 _FEW_UNITS = 8  # heuristics.water_fill places up to this many cases one at a time
 
 

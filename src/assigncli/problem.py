@@ -314,9 +314,12 @@ def build_problem(roster: pl.DataFrame, cases: pl.DataFrame, config: Config) -> 
     m_effort = pl.Series(effort[movable], dtype=pl.Float64)
     efforts = np.sort(m_effort.unique().to_numpy())
     n_eff = max(len(efforts), 1)
-    m_key = (group[movable].astype(np.int64) * n_eff + _effort_rank(m_effort, efforts)) * 2 + (
-        m_status != CaseStatus.NEW
-    )
+    # In place: each temporary of millions of keys is fresh memory, slow to fault in.
+    m_key = group[movable].astype(np.int64)
+    m_key *= n_eff
+    m_key += _positions(m_effort, efforts)
+    m_key *= 2
+    m_key += m_status != CaseStatus.NEW
     del m_effort
     pool_keys, m_pool = _dense_rank(m_key)
     del m_key
@@ -465,21 +468,6 @@ def _positions(values: pl.Series, keys: npt.NDArray[np.generic], *, exact: bool 
         return_dtype=pl.Int64,
     )
     return positions.to_numpy()
-
-
-def _effort_rank(values: pl.Series, efforts: FloatArray) -> IntArray:
-    """Position of every value among the sorted distinct `efforts` (a binary search, several
-    times faster than a hash lookup over millions of cases); the hash lookup where values that
-    compare equal are distinct keys (0.0 and -0.0) or a value is not found (NaN)."""
-    array = values.to_numpy()
-    position = np.searchsorted(efforts, array)
-    if (
-        len(efforts)
-        and (np.diff(efforts) > 0).all()
-        and (efforts[np.minimum(position, len(efforts) - 1)] == array).all()
-    ):
-        return position.astype(np.int64)
-    return _positions(values, efforts)
 
 
 # A lookup table over the range of the keys is the fastest way to rank them, up to this many
