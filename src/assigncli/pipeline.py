@@ -44,13 +44,12 @@ from assigncli.write import OutputPaths, Writer, output_paths, write_plan_set
 logger = logging.getLogger(__name__)
 
 # What building, checking and writing the plan take after the solve, kept out of the solver's
-# share of the time limit: a fixed part plus a part per case. Measured on 2 cores (make bench):
-# 0.5 s for 1M cases and 2.8 s at 7.5M on an idle machine, 2.65 s for 1M with both cores busy
-# with other work. 0.6 µs a case keeps the overrun of a loaded 1M run within 10% of a 20 s
-# limit, without taking from a national docket's solve more than twice what it needs (1.5 µs
-# left the 7.5M LP 6 s of a 20 s limit: no bound).
+# share of the time limit: a fixed part plus a part per case. Measured on 2 cores at 7.5M cases
+# (issue 17): 2.7 s with the machine idle, 4.1 s with a load average of 2.3; 0.5 µs a case
+# (3.75 s) leaves a loaded national run a few tenths over its limit and an idle one 1 s under
+# (0.6 µs left an idle national run 2.4 s of its 15 s unused).
 FINISH_SECONDS = 0.3
-FINISH_SECONDS_PER_CASE = 0.6e-6
+FINISH_SECONDS_PER_CASE = 0.5e-6
 # Longest effort first runs as a final candidate when its estimated time is at most this share
 # of the limit; its time comes out of the solver's wall-clock share only (the deterministic
 # budget, and so every one-worker plan, does not depend on it).
