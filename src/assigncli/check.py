@@ -355,13 +355,16 @@ def _flag_rows(rows: pl.DataFrame, officers: pl.DataFrame) -> pl.DataFrame:
     skills = officers["skills"].explode().drop_nulls().unique(maintain_order=True)
     active_ids = officers.filter(pl.col("active"))["officer_id"]
 
-    def officer_attr(name: str) -> pl.Series:
-        # Gathered eagerly and laid out in the rows' chunks (see chunked_like).
-        return chunked_like(officers[name].gather(rows["_officer"]), rows["_row"])
+    def officers_where(condition: pl.Expr) -> pl.Series:
+        # Roster positions of the officers breaking a rule: a per-case test is then a lookup in
+        # a short list, not a gather of the officer's attributes onto millions of rows.
+        positions = pl.int_range(pl.len(), dtype=pl.UInt32()).alias("_o")
+        return officers.select(positions.filter(condition.fill_null(False)))["_o"]
 
     known = pl.col("known")
     assigned = pl.col("officer_id").is_not_null()
-    on_roster = pl.col("_officer").is_not_null()
+    officer = pl.col("_officer")
+    on_roster = officer.is_not_null()
     honoured = pl.col("honoured")
     office_key = _pair_key(pl.col("case_office"), offices)
     effort_equal = (pl.col("effort_hours") - pl.col("effort_in")).abs() <= _EFFORT_TOLERANCE * (
@@ -384,11 +387,15 @@ def _flag_rows(rows: pl.DataFrame, officers: pl.DataFrame) -> pl.DataFrame:
         "unknown_case": ~known,
         "unknown_officer": assigned & ~on_roster,
         "lock_broken": known & honoured & pl.col("officer_id").ne_missing(pl.col("current")),
-        "inactive_officer": judged & ~pl.col("o_active"),
-        "unavailable_officer": judged & pl.col("o_active") & (pl.col("o_available") <= 0),
+        "inactive_officer": judged & officer.is_in(officers_where(~pl.col("active")).implode()),
+        "unavailable_officer": judged
+        & officer.is_in(
+            officers_where(pl.col("active") & (pl.col("available_hours") <= 0)).implode()
+        ),
         "office_mismatch": judged
         & ~office_key.is_in(_holding_keys(officers, "office", offices).implode()).fill_null(False),
-        "zero_max_cases": judged & (pl.col("o_max_cases") == 0),
+        "zero_max_cases": judged
+        & officer.is_in(officers_where(pl.col("max_cases") == 0).implode()),
         "previous_mismatch": known & ~pl.col("previous_officer_id").eq_missing(pl.col("current")),
         "moved_mismatch": known & pl.col("moved").ne_missing(pl.col("moved_now")),
         "effort_mismatch": known & ~effort_equal.fill_null(False),
@@ -397,12 +404,7 @@ def _flag_rows(rows: pl.DataFrame, officers: pl.DataFrame) -> pl.DataFrame:
     }
     flagged = (
         rows.lazy()
-        .with_columns(
-            honoured=pl.col("_row").is_in(locks_honoured.implode()),
-            o_active=officer_attr("active"),
-            o_available=officer_attr("available_hours"),
-            o_max_cases=officer_attr("max_cases"),
-        )
+        .with_columns(honoured=pl.col("_row").is_in(locks_honoured.implode()))
         .with_columns(
             _judged=judged.fill_null(False),
             **{code: expr.fill_null(False) for code, expr in flags.items()},
