@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from assigncli.condition import (
     FUNCTIONS,
+    MAX_COMPILED_COST,
     MAX_DEPTH,
     MAX_TERMS,
     MAX_TEXT_BYTES,
@@ -358,6 +359,68 @@ def test_more_terms_than_the_limit_are_refused() -> None:
     sql = " OR ".join(f"n = {i}" for i in range(MAX_TERMS + 1))
     with pytest.raises(ConditionError, match="more than 10,000 tests"):
         parse_condition(sql)
+
+
+def _nested(template: str, seed: str, levels: int) -> str:
+    text = seed
+    for _ in range(levels):
+        text = template.format(text)
+    return text
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "(" * 8 + "x" + " % 3)" * 8 + " > 0",
+        _nested("mod({}, 3)", "n", 8) + " > 0",
+        _nested("nullif({}, 2)", "n", 40) + " > 0",
+        _nested("CASE {} WHEN 1 THEN 2 WHEN 2 THEN 3 END", "n", 20) + " > 0",
+        _nested("CASE WHEN {} BETWEEN 1 AND 2 THEN 1 ELSE 0 END", "n", 24) + " = 1",
+        "CASE docket " + " ".join(f"WHEN 'v{i}' THEN {i}" for i in range(4_000)) + " END > 3",
+        "CASE " + " ".join(f"WHEN n = {i} THEN {i}" for i in range(4_000)) + " END > 3",
+    ],
+    ids=["%", "mod", "nullif", "CASE x", "BETWEEN", "4,000 WHEN x", "4,000 WHEN"],
+)
+def test_conditions_that_grow_when_compiled_are_refused_before_compiling(sql: str) -> None:
+    """Short texts whose compiled expression repeats an operand at each level are refused."""
+    assert len(sql.encode()) <= MAX_TEXT_BYTES
+    with pytest.raises(ConditionError, match=f"the limit is {MAX_COMPILED_COST:,}"):
+        parse_condition(sql)
+
+
+def test_conditions_just_inside_the_compiled_limit_still_match() -> None:
+    """Four nested %, 10 nested nullif and a CASE of 200 WHENs compile and give SQL's answer."""
+    assert mask("(" * 4 + "n" + " % 3)" * 4 + " = 2") == [False, True, False, False]
+    assert mask(_nested("nullif({}, 3)", "n", 10) + " IS NULL") == [False, False, True, True]
+    wide = "CASE n " + " ".join(f"WHEN {i} THEN {i % 2}" for i in range(200)) + " END = 1"
+    assert mask(wide) == [True, True, False, True]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "10 / (n - n) > 100",
+        "10 / (n - n) < 100",
+        "-1 / (x - x) < 0",
+        "ln(n - n) < 0",
+        "log10(n - n) < 0",
+        "sqrt(0 - n) >= 0 OR sqrt(0 - n) IS NULL AND FALSE",
+        "power(n - n, -1) > 0",
+        "x % (x - x) = x % (x - x)",
+        "mod(x, x - x) IS NOT NULL",
+        "exp(n * 1000.0) > 0",
+        "(x - x) / (x - x) <> 1",
+    ],
+)
+def test_results_with_no_finite_value_are_null_and_do_not_match(sql: str) -> None:
+    """Division by zero, domain errors and overflows are NULL, as in SQL: no case matches."""
+    assert mask(sql) == [False, False, False, False]
+
+
+def test_a_null_quotient_reads_as_null() -> None:
+    """`10 / 0` IS NULL holds for every case; a finite quotient is unchanged."""
+    assert mask("10 / (n - n) IS NULL") == [True, True, True, True]
+    assert mask("10 / n > 3") == [True, False, False, True]
 
 
 def test_five_thousand_ored_equalities_compile_to_one_membership_test() -> None:

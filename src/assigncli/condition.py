@@ -26,7 +26,9 @@ one horizontal reduction, so 5,000 terms evaluate as fast as a handful.
 Semantics follow SQL: a comparison with a null is null, AND/OR use three-valued logic, and a
 condition that ends up null for a case does not match it. Numbers compare as numbers (an integer
 column against a decimal literal compares as floating point); ``/`` is true division, ``%`` the
-remainder with the sign of the dividend.
+remainder with the sign of the dividend. A computation with no finite result (division by zero,
+``ln`` or ``log10`` of zero or a negative number, ``sqrt`` of a negative number, an overflow) is
+NULL, as in SQL, so a condition that depends on it does not match.
 """
 
 from __future__ import annotations
@@ -53,7 +55,20 @@ __all__ = [
 MAX_TEXT_BYTES = 256 * 1024
 MAX_DEPTH = 100
 MAX_TERMS = 10_000
-LIMITS = {"text_bytes": MAX_TEXT_BYTES, "depth": MAX_DEPTH, "terms": MAX_TERMS}
+# What the compiled polars expression may cost: the sum, over its nodes, of the size of the
+# subtree under each node (see _compiled_cost). polars' planning time grows with this figure, not
+# with the text: nested %, mod(), nullif(), BETWEEN and CASE x WHEN repeat an operand at each
+# level (2 to 5 copies), so 8 nested % are 184 bytes but 3 million nodes; a CASE nests one level
+# per WHEN, so 4,000 WHENs cost 72 million. Measured on a tiny table (load 1.3 on 2 cores): cost
+# 160,000-420,000 plans in 0.1-0.16 s, 920,000 in 0.7 s, 1.9 million in 0.7-1.7 s; a flat OR of
+# 10,000 comparisons costs 180,000.
+MAX_COMPILED_COST = 500_000
+LIMITS = {
+    "text_bytes": MAX_TEXT_BYTES,
+    "depth": MAX_DEPTH,
+    "terms": MAX_TERMS,
+    "compiled_cost": MAX_COMPILED_COST,
+}
 
 # name -> (fewest, most arguments, what it does); documented in README's config section.
 FUNCTIONS: dict[str, tuple[int, int, str]] = {
@@ -753,7 +768,71 @@ def parse_condition(text: str) -> Condition:
         )
     parser = _Parser(text)
     tree = parser.parse()
+    size, cost = _compiled_cost(tree)
+    if cost > MAX_COMPILED_COST:
+        raise ConditionError(
+            f"the condition compiles to an expression of {size:,} nodes at a cost of {cost:,}; "
+            f"the limit is {MAX_COMPILED_COST:,} (nested %, mod(), nullif(), BETWEEN and "
+            "CASE x WHEN repeat their operand at each level, and each WHEN of a CASE nests one "
+            "level deeper: use IN lists, fewer levels, or split the rule)"
+        )
     return Condition(text, tree, tuple(dict.fromkeys(_columns(tree))))
+
+
+# How many copies of each operand the compiler puts into the polars expression, and how many
+# nodes of its own, per construct (mirrors _Compiler; a change there must be made here too).
+# _remainder(a, b) uses `a % b` four times and `a` once more, so a and b appear five times.
+_REMAINDER_COPIES, _REMAINDER_OWN = 5, 14
+
+
+def _compiled_cost(node: Node) -> tuple[int, int]:
+    """(size, cost) of the polars expression `node` compiles to, without building it.
+
+    size counts nodes with every repeated operand counted again; cost sums the size of the
+    subtree under every node, which is what planning walks (a node's type is resolved from its
+    whole subtree). Linear in the syntax tree, whose depth the parser bounds.
+    """
+    if isinstance(node, Case):
+        return _case_cost(node)
+    own, parts = _expansion(node)
+    size, cost = own, 0
+    for child, copies in parts:
+        child_size, child_cost = _compiled_cost(child)
+        size += copies * child_size
+        cost += copies * child_cost
+    return size, cost + size
+
+
+def _expansion(node: Node) -> tuple[int, list[tuple[Node, int]]]:
+    """The nodes `node` adds itself and its operands with their number of copies."""
+    if isinstance(node, Binary):
+        if node.op == "%":
+            return _REMAINDER_OWN, [(node.left, _REMAINDER_COPIES), (node.right, _REMAINDER_COPIES)]
+        return 3, [(node.left, 1), (node.right, 1)]
+    if isinstance(node, Between):
+        return 4, [(node.operand, 2), (node.low, 1), (node.high, 1)]
+    if isinstance(node, Call):
+        if node.name == "mod":
+            return _REMAINDER_OWN, [(a, _REMAINDER_COPIES) for a in node.args]
+        if node.name == "nullif":
+            return 4, [(node.args[0], 2), *((a, 1) for a in node.args[1:])]
+        return 3, [(a, 1) for a in node.args]
+    if isinstance(node, IsTest | InList):
+        return 4, [(node.operand, 1)]
+    return 2, [(child, 1) for child in _children(node)]
+
+
+def _case_cost(node: Case) -> tuple[int, int]:
+    # Compiled from the last WHEN outwards, each one a when/then/otherwise around the rest, and
+    # `CASE x WHEN v` compares x with each v: x is repeated once per WHEN.
+    subject = (0, 0) if node.subject is None else _compiled_cost(node.subject)
+    size, cost = (1, 1) if node.otherwise is None else _compiled_cost(node.otherwise)
+    for cond, value in reversed(node.whens):
+        cond_size, cond_cost = _compiled_cost(cond)
+        value_size, value_cost = _compiled_cost(value)
+        size += 3 + cond_size + value_size + subject[0]
+        cost += cond_cost + value_cost + subject[1] + size
+    return size, cost
 
 
 def _columns(node: Node) -> list[str]:
@@ -995,15 +1074,14 @@ class _Compiler:
         a, b = left.expr, right.expr
         both_int = left.kind in ("int", "null") and right.kind in ("int", "null")
         if node.op == "/":
-            return _Typed(
-                a.cast(pl.Float64()) / b.cast(pl.Float64()), "float", pl.Float64(), "a number"
-            )
-        kind: Kind = "int" if both_int else "float"
-        dtype: pl.DataType = pl.Int64() if both_int else pl.Float64()
-        if node.op == "%":
-            return _Typed(_remainder(a, b), kind, dtype, "a number")
-        expr = a + b if node.op == "+" else a - b if node.op == "-" else a * b
-        return _Typed(expr, kind, dtype, "a number")
+            quotient = a.cast(pl.Float64()) / b.cast(pl.Float64())
+            return _Typed(_finite(quotient), "float", pl.Float64(), "a number")
+        if both_int:
+            # Whole numbers: polars' x % 0 is already null, and nothing else leaves the finite.
+            expr = _remainder(a, b) if node.op == "%" else _plain_arithmetic(node.op, a, b)
+            return _Typed(expr, "int", pl.Int64(), "a number")
+        expr = _remainder(a, b) if node.op == "%" else _plain_arithmetic(node.op, a, b)
+        return _Typed(_finite(expr), "float", pl.Float64(), "a number")
 
     def case(self, node: Case) -> _Typed:
         subject = None if node.subject is None else self.compile(node.subject)
@@ -1176,6 +1254,23 @@ def _as_text(value: _Typed) -> pl.Expr:
     return value.expr if value.dtype == pl.String() else value.expr.cast(pl.String())
 
 
+def _plain_arithmetic(op: str, a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    return a + b if op == "+" else a - b if op == "-" else a * b
+
+
+_NON_FINITE = pl.Series([math.inf, -math.inf, math.nan], dtype=pl.Float64())
+
+
+def _finite(number: pl.Expr) -> pl.Expr:
+    """`number` with infinities and NaN made null, as SQL makes x / 0 and ln(0) NULL.
+
+    polars gives +inf for 1 / 0, -inf for ln(0), NaN for sqrt(-1) and 0.0 % 0.0; a condition
+    such as `10 / visits > 100` would match every case with no visits. replace() tests values
+    by total equality (NaN equals NaN), and reads `number` once, unlike a when/then.
+    """
+    return number.replace(_NON_FINITE, None)
+
+
 def _remainder(a: pl.Expr, b: pl.Expr) -> pl.Expr:
     # SQL's remainder takes the sign of the dividend; polars' % takes the divisor's.
     floor_mod = a % b
@@ -1318,11 +1413,9 @@ def _math_fn(name: str, args: list[_Typed]) -> _Typed:
             return _Typed(x, "int", args[0].dtype, "a number")
         return _Typed(x.cast(pl.Float64()).round(digits), "float", pl.Float64(), "a number")
     if name == "mod":
-        both_int = all(a.kind in ("int", "null") for a in args)
-        kind: Kind = "int" if both_int else "float"
-        return _Typed(
-            _remainder(x, args[1].expr), kind, pl.Int64() if both_int else pl.Float64(), "a number"
-        )
+        if all(a.kind in ("int", "null") for a in args):
+            return _Typed(_remainder(x, args[1].expr), "int", pl.Int64(), "a number")
+        return _Typed(_finite(_remainder(x, args[1].expr)), "float", pl.Float64(), "a number")
     f = x.cast(pl.Float64())
     if name in ("power", "pow"):
         out = f.pow(args[1].expr.cast(pl.Float64()))
@@ -1334,7 +1427,7 @@ def _math_fn(name: str, args: list[_Typed]) -> _Typed:
         out = f.log()
     else:
         out = f.log10()
-    return _Typed(out, "float", pl.Float64(), "a number")
+    return _Typed(_finite(out), "float", pl.Float64(), "a number")
 
 
 def _choice_fn(name: str, args: list[_Typed]) -> _Typed:
