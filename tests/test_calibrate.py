@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from assigncli.analysis.calibrate import (
+    EXIT_NOT_BETTER,
     Calibration,
     _structure,
     calibrate,
@@ -108,7 +109,7 @@ def test_noiseless_logs_give_the_figures_exactly(small: tuple[pl.DataFrame, pl.D
         cases, roster, SIMPLE, seed=1, noise_sigma=0.0, speed_sigma=0.0, missing_share=0.0
     )
     for estimator in ("gamma", "nnls"):
-        result = calibrate(cases, log, SIMPLE, estimator=estimator, folds=0, replicates=0)
+        result = calibrate(cases, log, SIMPLE, estimator=estimator, folds=0)
         # Logged hours are rounded to 0.01 h, which is all that separates fit and truth.
         assert max(_relative_errors(result).values()) < 5e-3
 
@@ -119,9 +120,7 @@ def test_per_case_log_recovers_the_builtin_model_within_5_percent(
     """Stated size: 200,000 cases, 2,000 officers, 3 periods, the built-in model (11 figures)."""
     config = default_config()
     cases, roster = _inputs(tmp_path, 200_000, 2_000, config)
-    result = calibrate(
-        cases, _per_case(cases, roster, config, seed=7), config, folds=0, replicates=0
-    )
+    result = calibrate(cases, _per_case(cases, roster, config, seed=7), config, folds=0)
     errors = _relative_errors(result)
     assert len(errors) == 11  # default_hours has no case: every case has a docket
     assert max(errors.values()) < 0.05, errors
@@ -131,7 +130,7 @@ def test_per_officer_log_recovers_the_figures_within_10_percent(tmp_path: Path) 
     """Stated size: 100,000 cases, 5,000 officers of ~20 cases, 3 periods, the 6-figure model."""
     cases, roster = _inputs(tmp_path, 100_000, 5_000, SIMPLE)
     log = _per_officer(cases, roster, SIMPLE, seed=7)
-    result = calibrate(cases, log, SIMPLE, folds=0, replicates=0)
+    result = calibrate(cases, log, SIMPLE, folds=0)
     errors = _relative_errors(result)
     assert len(errors) == 6
     assert max(errors.values()) < 0.10, errors
@@ -140,15 +139,16 @@ def test_per_officer_log_recovers_the_figures_within_10_percent(tmp_path: Path) 
 def test_intervals_cover_the_truth_at_about_their_level(
     small: tuple[pl.DataFrame, pl.DataFrame],
 ) -> None:
-    """Over 40 seeds × 6 figures, 90% intervals hold the true figure 75–98% of the time."""
+    """Over 40 seeds × 6 figures, 90% intervals hold the true figure 84–96% of the time (the
+    study in bench/calibration.py measures it on more logs and the built-in model)."""
     cases, roster = small
     hits = []
     for seed in range(40):
         log = _per_case(cases, roster, SIMPLE, seed=100 + seed, periods=2)
-        result = calibrate(cases, log, SIMPLE, folds=0, replicates=60, seed=seed)
+        result = calibrate(cases, log, SIMPLE, folds=0, seed=seed)
         hits += [f.low <= f.current <= f.high for f in result.figures if f.status == "fitted"]
     assert len(hits) == 240
-    assert 0.75 <= np.mean(hits) <= 0.98
+    assert 0.84 <= np.mean(hits) <= 0.96
 
 
 def test_held_out_error_is_lower_than_a_wrong_model(
@@ -157,7 +157,7 @@ def test_held_out_error_is_lower_than_a_wrong_model(
     """Fitted figures beat wrong current figures, and the right structure beats a wrong one."""
     cases, roster = small
     log = _per_case(cases, roster, SIMPLE, seed=3)
-    right = calibrate(cases, log, SIMPLE, replicates=0)
+    right = calibrate(cases, log, SIMPLE)
     # Wrong figures: every hour doubled. The fit repairs them; the current figures stay wrong.
     doubled = parse_config(
         {
@@ -175,7 +175,7 @@ def test_held_out_error_is_lower_than_a_wrong_model(
             }
         }
     )
-    repaired = calibrate(cases, log, doubled, replicates=0)
+    repaired = calibrate(cases, log, doubled)
     assert repaired.held_out[repaired.estimator].mae < 0.8 * repaired.held_out["current"].mae
     # Wrong structure: no conviction multiplier, no check-in time.
     wrong = parse_config(
@@ -190,17 +190,17 @@ def test_held_out_error_is_lower_than_a_wrong_model(
             }
         }
     )
-    misfit = calibrate(cases, log, wrong, replicates=0)
+    misfit = calibrate(cases, log, wrong)
     assert right.held_out[right.estimator].mae < misfit.held_out[misfit.estimator].mae
     assert right.held_out[right.estimator].mape < misfit.held_out[misfit.estimator].mape
 
 
 def test_same_seed_same_result(small: tuple[pl.DataFrame, pl.DataFrame]) -> None:
-    """Folds and bootstrap draws depend on the seed only: two runs agree to the last digit."""
+    """Folds depend on the seed only: two runs agree to the last digit."""
     cases, roster = small
     log = _per_case(cases, roster, SIMPLE, seed=8)
-    first = calibrate(cases, log, SIMPLE, folds=3, replicates=20, seed=4).to_dict()
-    second = calibrate(cases, log, SIMPLE, folds=3, replicates=20, seed=4).to_dict()
+    first = calibrate(cases, log, SIMPLE, folds=3, seed=4).to_dict()
+    second = calibrate(cases, log, SIMPLE, folds=3, seed=4).to_dict()
     assert json.dumps(first, sort_keys=True) == json.dumps(second, sort_keys=True)
 
 
@@ -209,15 +209,15 @@ def test_auto_picks_the_estimator_with_lower_held_out_error(
 ) -> None:
     """`auto` reports both estimators and uses the one with the lower held-out MAE."""
     cases, roster = small
-    result = calibrate(cases, _per_case(cases, roster, SIMPLE, seed=5), SIMPLE, replicates=0)
+    result = calibrate(cases, _per_case(cases, roster, SIMPLE, seed=5), SIMPLE)
     assert set(result.held_out) == {"current", "gamma", "nnls"}
     best = min(("gamma", "nnls"), key=lambda name: result.held_out[name].mae)
     assert result.estimator == best
 
 
 def test_significance_follows_the_interval(small: tuple[pl.DataFrame, pl.DataFrame]) -> None:
-    """A figure is 'changed' exactly when the current value lies outside its interval; a figure
-    three times too high is always flagged."""
+    """A figure is 'changed' only when the current value lies outside its interval (and the
+    false-discovery control keeps it); a figure three times too high is always flagged."""
     cases, roster = small
     tripled = parse_config(
         {
@@ -235,13 +235,35 @@ def test_significance_follows_the_interval(small: tuple[pl.DataFrame, pl.DataFra
             }
         }
     )
-    result = calibrate(
-        cases, _per_case(cases, roster, SIMPLE, seed=2), tripled, folds=0, replicates=80
-    )
+    result = calibrate(cases, _per_case(cases, roster, SIMPLE, seed=2), tripled, folds=0)
     by_label = {f.label: f for f in result.figures}
-    assert by_label["[effort] default_hours"].significant
+    assert by_label["[effort] default_hours"].changed
     for f in result.figures:
-        assert f.significant == (not f.low <= f.current <= f.high)
+        if f.changed:
+            assert not f.low <= f.current <= f.high
+            assert f.adjusted_p <= 0.1 and f.p_value <= f.adjusted_p
+        assert f.verdict == (
+            "changed" if f.changed else "borderline" if f.excludes_current else "n.s."
+        )
+
+
+def test_a_log_of_the_current_figures_flags_at_most_one(
+    small: tuple[pl.DataFrame, pl.DataFrame],
+) -> None:
+    """Logs drawn from the built-in model itself: over 10 seeds, at most one figure is
+    'changed' in at least 9 (90% intervals alone would flag one or more in two logs of three)."""
+    cases, roster = small
+    config = default_config()
+    flagged = [
+        sum(
+            f.changed
+            for f in calibrate(
+                cases, _per_case(cases, roster, config, seed=seed), config, folds=0
+            ).figures
+        )
+        for seed in range(10)
+    ]
+    assert sum(n <= 1 for n in flagged) >= 9, flagged
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,9 +292,7 @@ def test_unidentifiable_figures_are_named_and_keep_their_value(
             }
         }
     )
-    result = calibrate(
-        cases, _per_case(cases, roster, SIMPLE, seed=4), config, folds=0, replicates=20
-    )
+    result = calibrate(cases, _per_case(cases, roster, SIMPLE, seed=4), config, folds=0)
     by_rule = {f.rule: f for f in result.figures}
     assert by_rule["nobody"].status == "no_cases"
     assert by_rule["travel again"].status == "not_identified"
@@ -284,12 +304,11 @@ def test_unidentifiable_figures_are_named_and_keep_their_value(
     assert any("'nobody' hours is not fitted" in w for w in result.warnings)
 
 
-def test_a_resample_without_a_rules_cases_keeps_its_figure(
+def test_a_fold_without_a_rules_cases_keeps_its_figure(
     small: tuple[pl.DataFrame, pl.DataFrame],
 ) -> None:
-    """A rule with two cases is absent from some folds and resamples; those fits leave its figure
-    alone (a flat direction would send it to zero), and its interval uses only the resamples
-    that hold its cases."""
+    """A rule with two cases is absent from some folds; those fits leave its figure alone (a
+    flat direction would send it to zero), and its interval is wide, not confident."""
     cases, roster = small
     two = cases["case_id"].head(2).to_list()
     config = parse_config(
@@ -308,11 +327,11 @@ def test_a_resample_without_a_rules_cases_keeps_its_figure(
     )
     logs = generate_time_logs(cases, roster, config, periods=2, seed=3)
     log = TimeLog("per_case", logs.per_case.drop("officer_id"), None, "log.csv")
-    result = calibrate(cases, log, config, folds=5, replicates=100, seed=1)
+    result = calibrate(cases, log, config, folds=5, seed=1)
     figure = next(f for f in result.figures if f.rule == "two")
     assert figure.status == "fitted"
     assert 0.0 < figure.low <= figure.fitted <= figure.high < 30.0
-    assert any("resamples hold none of its cases" in w for w in result.warnings)
+    assert figure.high / figure.low > 1.5  # four entries: nothing like a tight interval
     assert all(np.isfinite(s.mae) for s in result.held_out.values())
     assert result.held_out["gamma"].mae < 1.5 * result.held_out["current"].mae
 
@@ -325,7 +344,6 @@ def test_rules_with_few_cases_are_warned_about(small: tuple[pl.DataFrame, pl.Dat
         _per_case(cases, roster, SIMPLE, seed=4),
         SIMPLE,
         folds=0,
-        replicates=0,
         min_cases=100,
     )
     detained = next(f for f in result.figures if f.rule == "detained")
@@ -344,9 +362,7 @@ def test_fitted_toml_keeps_every_rule_and_cites_the_log(
     each figure's comment names the log, n and the interval."""
     cases, roster = small
     config = default_config()
-    result = calibrate(
-        cases, _per_case(cases, roster, config, seed=6), config, folds=2, replicates=30
-    )
+    result = calibrate(cases, _per_case(cases, roster, config, seed=6), config, folds=2)
     text = fitted_toml(result)
     path = tmp_path / "fitted.toml"
     path.write_text(text)
@@ -379,7 +395,7 @@ def test_fitted_builtin_model_loads_on_cases_missing_attributes(
     config = default_config()
     log = _per_case(cases, roster, config, seed=6)
     bare = cases.drop("monitoring")
-    result = calibrate(bare, log, config, folds=0, replicates=10)
+    result = calibrate(bare, log, config, folds=0)
     path = tmp_path / "fitted.toml"
     path.write_text(fitted_toml(result))
     loaded = load_config(path)
@@ -431,18 +447,24 @@ def test_cli_effort_help_shows_both_forms() -> None:
     assert "assign effort fit CASES TIMELOG" in result.output
 
 
-def test_cli_fit_writes_a_toml_that_plans(files: Path, tmp_path: Path) -> None:
-    """Fit a per-case log, write the TOML, print the table; the TOML then drives a plan."""
+def test_cli_fit_of_the_current_figures_is_not_written_without_force(
+    files: Path, tmp_path: Path
+) -> None:
+    """The log was drawn from the very figures the fit starts from: the fit cannot beat them
+    beyond noise, so nothing is written and the exit code is 6; with --force the TOML is written
+    (with a warning in it) and drives a plan."""
     out = tmp_path / "fitted.toml"
-    result = CliRunner().invoke(
-        app,
-        ["effort", "fit", str(files / "cases.csv"), str(files / "timelog_cases.csv"),
-         "--out", str(out), "--bootstrap", "30", "--folds", "3"],
-    )  # fmt: skip
-    assert result.exit_code == 0, result.output
-    assert "fitted" in result.output and "Held-out error" in result.output
-    assert "n.s." in result.output  # the log was drawn from these very figures
-    assert "# fitted from" in out.read_text()
+    args = ["effort", "fit", str(files / "cases.csv"), str(files / "timelog_cases.csv"),
+            "--out", str(out), "--folds", "3"]  # fmt: skip
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == EXIT_NOT_BETTER, refused.output
+    assert "not better than the current figures" in refused.output
+    assert "n.s." in refused.output and "Held-out error" in refused.output
+    assert not out.exists()
+    forced = CliRunner().invoke(app, [*args, "--force"])
+    assert forced.exit_code == 0, forced.output
+    text = out.read_text()
+    assert "# fitted from" in text and "# WARNING: written with --force" in text
     plan = CliRunner().invoke(
         app,
         ["plan", str(files / "roster.csv"), str(files / "cases.csv"), "--config", str(out),
@@ -451,18 +473,51 @@ def test_cli_fit_writes_a_toml_that_plans(files: Path, tmp_path: Path) -> None:
     assert plan.exit_code == 0, plan.output
 
 
-def test_cli_fit_per_officer_json(files: Path) -> None:
-    """A per-officer log with --held; --json prints one object with figures and held-out error."""
+def test_cli_fit_writes_a_model_that_beats_wrong_figures(files: Path, tmp_path: Path) -> None:
+    """Current figures twice the truth: the fit is better on every fold, so it is written
+    (exit 0) without --force, and the JSON says why."""
+    config = tmp_path / "doubled.toml"
+    config.write_text(
+        "\n".join(
+            line.replace("hours = 1.0", "hours = 2.0")
+            .replace("hours = 0.8", "hours = 1.6")
+            .replace("hours = 0.5", "hours = 1.0")
+            for line in (Path(__file__).parents[1] / "src/assigncli/default_model.toml")
+            .read_text()
+            .splitlines()
+        )
+    )
+    out = tmp_path / "fitted.toml"
     result = CliRunner().invoke(
         app,
-        ["effort", "fit", str(files / "cases.csv"), str(files / "timelog_officers.csv"),
-         "--held", str(files / "held.csv"), "--bootstrap", "10", "--json", "--quiet"],
+        ["effort", "fit", str(files / "cases.csv"), str(files / "timelog_cases.csv"),
+         "--config", str(config), "--out", str(out), "--json", "--quiet"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
+    assert payload["status"] == "ok" and payload["comparison"]["verdict"] == "better"
+    assert payload["comparison"]["improvement"] > 0
+    assert out.exists() and "WARNING" not in out.read_text()
+
+
+def test_cli_fit_per_officer_json(files: Path, tmp_path: Path) -> None:
+    """The issue's per-officer case: fitted from 20 officers, the model is worse on held-out
+    data than the true (current) figures; the JSON carries the verdict, exit 6, nothing
+    written."""
+    out = tmp_path / "fitted.toml"
+    result = CliRunner().invoke(
+        app,
+        ["effort", "fit", str(files / "cases.csv"), str(files / "timelog_officers.csv"),
+         "--held", str(files / "held.csv"), "--json", "--quiet", "--out", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == EXIT_NOT_BETTER, result.output
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "not_better" and payload["file"] is None
+    assert payload["comparison"]["verdict"] in ("no_better", "worse")
     assert payload["shape"] == "per_officer" and payload["clusters"] == "officer"
     assert {"current", "gamma", "nnls"} <= set(payload["held_out"])
-    assert all("significant" in f for f in payload["figures"])
+    assert all("verdict" in f and "hours" in f for f in payload["figures"])
+    assert not out.exists()
 
 
 @pytest.mark.parametrize(
@@ -471,6 +526,7 @@ def test_cli_fit_per_officer_json(files: Path) -> None:
         (["--out", "fitted.csv"], 2),  # not a TOML
         (["--estimator", "ols"], 2),
         (["--folds", "1"], 2),
+        (["--report", "fit.txt"], 2),  # not an HTML page
     ],
 )
 def test_cli_fit_usage_errors(files: Path, extra: list[str], code: int) -> None:

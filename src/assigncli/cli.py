@@ -833,12 +833,6 @@ def effort_fit(
     folds: Annotated[
         int, typer.Option("--folds", min=0, metavar="K", help="k-fold held-out error (0: skip).")
     ] = 5,
-    bootstrap: Annotated[
-        int,
-        typer.Option(
-            "--bootstrap", min=0, metavar="N", help="Bootstrap replicates for the intervals."
-        ),
-    ] = 200,
     level: Annotated[
         float,
         typer.Option(
@@ -860,16 +854,31 @@ def effort_fit(
             help="Largest believable entry (default: cycle_days × 24).",
         ),
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Write --out even when the fit does not beat the current figures on held-out "
+            "data (otherwise nothing is written and the exit code is 6).",
+        ),
+    ] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="HTML",
+            help="Write an analyst's report (self-contained .html): figures, intervals, "
+            "evidence, held-out error.",
+        ),
+    ] = None,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = 0,
 ) -> None:
     """Calibrate the effort rules' figures from logged hours: held-out error, intervals, a new TOML."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    from assigncli.analysis.calibrate import calibrate, fitted_toml
-    from assigncli.render.calibration import render_calibration
+    from assigncli.analysis.calibrate import EXIT_NOT_BETTER, calibrate, fitted_toml
+    from assigncli.render.calibration import calibration_html, render_calibration
     from assigncli.timelog import HeldSource, load_time_log
     from assigncli.validate import load_cases
     from assigncli.write import refuse_overwriting_inputs, write_all
@@ -879,8 +888,12 @@ def effort_fit(
         sources = [HeldSource.parse(h) for h in held or []]
         if out is not None and out.suffix.lower() != ".toml":
             raise UsageError(f"--out must name a .toml file, not {str(out)!r}")
+        if report is not None and report.suffix.lower() not in (".html", ".htm"):
+            raise UsageError(f"--report must name an .html file, not {str(report)!r}")
+        if out is not None and report is not None and out.resolve() == report.resolve():
+            raise UsageError("--out and --report name the same file")
         refuse_overwriting_inputs(
-            [out], _inputs(cases, timelog, config, *(source.path for source in sources))
+            [out, report], _inputs(cases, timelog, config, *(source.path for source in sources))
         )
         cfg = load_config(config)
         valid, warnings = load_cases(cases)
@@ -889,38 +902,46 @@ def effort_fit(
             timelog, valid, cycle_days=cfg.cycle_days, held=sources, max_hours=max_hours
         )
         ui.problems(log.problems)
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=ui.chatter,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("bootstrap", total=bootstrap or 1)
+        with ui.chatter.status("fitting", spinner="dots"):
             result = calibrate(
                 valid,
                 log,
                 cfg,
                 estimator=estimator.value,
                 folds=folds,
-                replicates=bootstrap,
                 level=level,
                 min_cases=min_cases,
                 seed=seed,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
-        if out is not None:
-            text = fitted_toml(result)
-
-            def write_text(path: Path) -> None:
-                path.write_text(text, encoding="utf-8")
-
-            write_all([(out, write_text)], make_dirs=True)
+        # Never a silent regression: a fit that does not beat the current figures on held-out
+        # data is reported, not written, unless the analyst insists.
+        refused = not result.comparison.better and not force
+        outputs: list[tuple[Path, Callable[[Path], None]]] = []
+        if out is not None and not refused:
+            toml_text = fitted_toml(result)
+            outputs.append((out, lambda path: path.write_text(toml_text, encoding="utf-8")))
+        if report is not None:
+            html_text = calibration_html(result, None if refused else out)
+            outputs.append((report, lambda path: path.write_text(html_text, encoding="utf-8")))
+        if outputs:
+            write_all(outputs, make_dirs=True)
+        written = out if out is not None and not refused else None
         if json_out:
-            ui.emit_json({"status": "ok", **result.to_dict(), "file": str(out) if out else None})
+            ui.emit_json(
+                {
+                    "status": "not_better" if refused else "ok",
+                    "exit_code": EXIT_NOT_BETTER if refused else 0,
+                    **result.to_dict(),
+                    "file": str(written) if written else None,
+                    "report": str(report) if report else None,
+                }
+            )
         elif not quiet:
-            render_calibration(result, out, console())
+            render_calibration(result, written, console(), refused=refused, report=report)
+        if refused:
+            if quiet and not json_out:
+                ui.error("not better", "the fit does not beat the current figures; not written")
+            raise typer.Exit(EXIT_NOT_BETTER)
 
 
 # -- generate ---------------------------------------------------------------------------------

@@ -28,19 +28,17 @@ named and keeps its current value.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import logging
 import math
 import warnings as warnings_module
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-from scipy import sparse
+from scipy import sparse, stats
 from scipy.optimize import lsq_linear
 
 from assigncli.condition import parse_condition
@@ -55,14 +53,22 @@ logger = logging.getLogger(__name__)
 Estimator = Literal["gamma", "nnls"]
 ESTIMATORS: tuple[Estimator, ...] = ("gamma", "nnls")
 FigureKind = Literal["hours", "default_hours", "multiply", "add"]
-FigureStatus = Literal["fitted", "no_cases", "not_identified"]
-Progress = Callable[[int, int], None]
+# fitted: estimated in the interior of its range; at_bound: the fit went to a bound of the figure's
+# range (0 for hours) the log does not clearly support, so it keeps its current value; no_cases,
+# not_identified: the log cannot determine it.
+FigureStatus = Literal["fitted", "at_bound", "no_cases", "not_identified"]
+Verdict = Literal["changed", "borderline", "n.s.", "at bound", "not fitted"]
+# Whether the fitted model beats the current figures on held-out data (paired over folds).
+ComparisonVerdict = Literal["better", "no_better", "worse", "unchecked"]
 
 MIN_CASES = 30  # below this many cases a figure is reported as poorly determined
+EXIT_NOT_BETTER = 6  # `assign effort fit`: the fit does not beat the current figures; not written
+BETTER_ALPHA = 0.05  # one-sided level of the paired fold test that the fit beats the current model
 _COLLINEAR_TOL = 1e-7  # relative residual below which a figure's column is a combination of others
 _ITERATIONS = 100
 _HALVINGS = 30
 _TOLERANCE = 1e-8  # relative step; far below any interval's width
+_JACKKNIFE_ROWS = 20_000  # rows per chunk of the cluster jackknife (k² floats each)
 
 
 @dataclass(frozen=True)
@@ -74,12 +80,18 @@ class Figure:
     section: Literal["effort", "effort.base", "effort.adjust"]
     index: int  # 1-based position among the section's rules (0 for default_hours)
     current: float
-    fitted: float
+    fitted: float  # what the fitted model uses (the current value unless status is "fitted")
     low: float  # interval bounds; NaN when not fitted
     high: float
     cases: int  # distinct cases of the log its rule applies to
+    hours: float = 0.0  # hours behind it: logged (per-case log) or expected (per-officer log)
     status: FigureStatus = "fitted"
-    note: str = ""  # why a figure is not fitted, or which figures it is confounded with
+    note: str = ""  # why a figure is not fitted, or what its evidence at a bound is
+    se: float = math.nan  # standard error of the estimate (the larger of model and cluster)
+    p_value: float = math.nan  # two-sided, for "the current figure is right"
+    adjusted_p: float = math.nan  # Benjamini–Hochberg over the model's fitted figures
+    changed: bool = False  # the interval excludes the current figure, and that survives the FDR
+    estimate: float = math.nan  # the estimate, also when the figure is kept (at a bound)
 
     @property
     def label(self) -> str:
@@ -89,22 +101,37 @@ class Figure:
 
     @property
     def significant(self) -> bool:
-        """The current figure lies outside the interval: the log contradicts it."""
+        """The log contradicts the current figure (see `changed`)."""
+        return self.changed
+
+    @property
+    def excludes_current(self) -> bool:
         if self.status != "fitted" or math.isnan(self.low):
             return False
         return not (self.low <= self.current <= self.high)
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.status == "at_bound":
+            return "at bound"
+        if self.status != "fitted":
+            return "not fitted"
+        if self.changed:
+            return "changed"
+        return "borderline" if self.excludes_current else "n.s."
 
     def to_dict(self) -> dict[str, Any]:
         return {
             **{k: _json_number(v) for k, v in dataclasses.asdict(self).items()},
             "label": self.label,
             "significant": self.significant,
+            "verdict": self.verdict,
         }
 
 
 def _json_number(value: Any) -> Any:
     """NaN (no interval, no positive hours) as null: JSON has no NaN."""
-    return None if isinstance(value, float) and math.isnan(value) else value
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 @dataclass(frozen=True)
@@ -113,6 +140,33 @@ class Scores:
 
     mae: float  # mean absolute error, hours per entry
     mape: float  # mean absolute percentage error over entries with hours > 0 (0.1 = 10%)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The fitted model against the current figures, fold by fold on held-out data."""
+
+    verdict: ComparisonVerdict
+    current_mae: tuple[float, ...]  # per fold
+    fitted_mae: tuple[float, ...]
+    improvement: float  # mean over folds of current − fitted MAE (h per entry; > 0: fit better)
+    t: float  # paired t statistic over the folds
+    p_value: float  # one-sided, for "the fit is no better than the current figures"
+
+    @property
+    def better(self) -> bool:
+        return self.verdict == "better"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict,
+            "current_mae": list(self.current_mae),
+            "fitted_mae": list(self.fitted_mae),
+            "improvement": _json_number(self.improvement),
+            "t": _json_number(self.t),
+            "p_value": _json_number(self.p_value),
+            "alpha": BETTER_ALPHA,
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,10 +178,11 @@ class Calibration:
     figures: tuple[Figure, ...]
     estimator: Estimator
     held_out: dict[str, Scores]  # "current", "gamma", "nnls" (empty without folds)
+    comparison: Comparison
     folds: int
     level: float
-    replicates: int  # bootstrap replicates that converged
-    clusters: str  # what the folds and the bootstrap resample: "case" or "officer"
+    clusters: str  # what the folds and the standard errors group by: "case" or "officer"
+    n_clusters: int
     shape: str
     log_file: str
     entries: int
@@ -138,6 +193,10 @@ class Calibration:
     # Built-in rules that read columns the case file lacks, by (section, 1-based index): they
     # did not apply, and the fitted TOML (a strict user config) leaves them as comments.
     absent: dict[tuple[str, int], tuple[str, ...]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def hours_basis(self) -> str:
+        return "logged" if self.shape == "per_case" else "expected"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -150,15 +209,24 @@ class Calibration:
             "cells": self.cells,
             "folds": self.folds,
             "level": self.level,
-            "replicates": self.replicates,
+            "intervals": INTERVALS,
             "clusters": self.clusters,
+            "n_clusters": self.n_clusters,
+            "hours_basis": self.hours_basis,
             "held_out": {
                 k: {m: _json_number(x) for m, x in dataclasses.asdict(v).items()}
                 for k, v in self.held_out.items()
             },
+            "comparison": self.comparison.to_dict(),
             "figures": [f.to_dict() for f in self.figures],
             "warnings": list(self.warnings),
         }
+
+
+INTERVALS = (
+    "Wald, on the log scale for hours and multipliers; standard error the larger of the "
+    "model-based (pooled dispersion) and the cluster-robust (cluster jackknife) one; t quantiles"
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -441,6 +509,210 @@ def _label(p: _Param) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Standard errors, figures at a bound, and the estimate the fitted model uses
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Obs:
+    """The log's observations as the standard errors see them: one row per (cluster, cell) of a
+    per-case log, one per officer-period of a per-officer log. A row's expected hours per entry
+    are ``design @ μ``; `total` and `squares` are the sums of its entries' hours and hours²."""
+
+    design: Any  # (J, C) scipy sparse
+    cluster: np.ndarray
+    n: np.ndarray
+    total: np.ndarray
+    squares: np.ndarray
+
+    def rows(self, keep: np.ndarray) -> _Obs:
+        return _Obs(
+            self.design[keep],
+            self.cluster[keep],
+            self.n[keep],
+            self.total[keep],
+            self.squares[keep],
+        )
+
+
+@dataclass(frozen=True)
+class _Errors:
+    """Per figure (NaN where not estimated): the standard error used and its t degrees of
+    freedom, and both candidates (model-based, cluster-robust)."""
+
+    se: np.ndarray
+    df: np.ndarray
+    model: np.ndarray
+    robust: np.ndarray
+    clusters: int
+
+
+def _standard_errors(
+    obs: _Obs, structure: _Structure, theta: np.ndarray, idx: np.ndarray, estimator: Estimator
+) -> _Errors:
+    """Cluster-robust and model-based standard errors of the figures `idx` at the fit `theta`.
+
+    The fit solves the quasi-score equations Σ n·w·(ȳ − μ)·∂μ = 0 with w = 1/μ² (gamma) or 1
+    (nnls). The model-based covariance is φ·A⁻¹ (A = Σ n·w·∂μ∂μᵀ, φ the Pearson dispersion pooled
+    over every entry): right when entries are independent, and it gives a rule with a handful of
+    cases the width its few entries deserve. The cluster-robust one (a one-step cluster
+    jackknife, CR3) also counts what an officer's entries share (the officer's speed) and, unlike
+    the plain sandwich, does not shrink when a rule's cases sit with a few officers. Each figure
+    takes the larger (see bench/calibration.py for the coverage this gives).
+    """
+    p = len(structure.params)
+    nan = np.full(p, math.nan)
+    clusters = int(np.unique(obs.cluster).size)
+    if idx.size == 0 or obs.n.size == 0:
+        return _Errors(nan, nan.copy(), nan.copy(), nan.copy(), clusters)
+    mu, dmu = structure.mean(theta)
+    pred = np.asarray(obs.design @ mu)
+    jac = np.asarray(obs.design @ dmu[:, idx])
+    scale = max(float(np.sum(obs.total) / max(np.sum(obs.n), 1.0)), 1e-9)
+    floor = 1e-9 * scale
+    w = 1.0 / np.maximum(pred, floor) ** 2 if estimator == "gamma" else np.ones_like(pred)
+    info = jac.T @ (jac * (obs.n * w)[:, None])
+    k = idx.size
+    entries = float(np.sum(obs.n))
+    residual_df = max(entries - k, 1.0)
+    pearson = float(np.sum(w * (obs.squares - 2.0 * pred * obs.total + obs.n * pred**2)))
+    inverse = np.linalg.pinv(info, rcond=1e-12, hermitian=True)
+    model = max(pearson, 0.0) / residual_df * inverse
+    score = jac * (w * (obs.total - obs.n * pred))[:, None]
+    robust = _jackknife(info, jac * (obs.n * w)[:, None], jac, score, obs.cluster, clusters)
+    # A figure no row of these observations involves has no information: no standard error.
+    informed = np.abs(jac).T @ obs.n > 0
+    v_model = np.where(informed, np.diag(model), math.nan)
+    v_robust = np.where(informed, robust, math.nan)
+    use_robust = v_robust > v_model
+    se, df = nan.copy(), nan.copy()
+    se[idx] = np.sqrt(np.where(use_robust, v_robust, v_model))
+    df[idx] = np.where(use_robust, max(clusters - 1, 1), residual_df)
+    m, r = nan.copy(), nan.copy()
+    m[idx], r[idx] = np.sqrt(v_model), np.sqrt(v_robust)
+    return _Errors(se, df, m, r, clusters)
+
+
+def _jackknife(
+    info: np.ndarray,
+    weighted: np.ndarray,
+    jac: np.ndarray,
+    score: np.ndarray,
+    cluster: np.ndarray,
+    clusters: int,
+) -> np.ndarray:
+    """Per figure, the variance of the one-step leave-one-cluster-out estimates (CR3):
+    θ₋g − θ ≈ −(A − A_g)⁻¹·U_g, with A_g and U_g cluster g's information and score. A figure
+    whose information lies in one cluster alone cannot be judged from the others: infinite."""
+    k = info.shape[0]
+    if clusters < 2:
+        return np.full(k, math.inf)
+    order = np.argsort(cluster, kind="stable")
+    sorted_cluster = cluster[order]
+    starts = np.flatnonzero(np.r_[True, sorted_cluster[1:] != sorted_cluster[:-1]])
+    ends = np.r_[starts[1:], sorted_cluster.size]
+    deltas = np.empty((starts.size, k))
+    alone = np.zeros(k, dtype=bool)
+    diagonal = np.maximum(np.diag(info), 1e-300)
+    # Clusters in chunks of about _JACKKNIFE_ROWS rows: a cluster's k × k information is a sum
+    # of per-row outer products, which would not fit in memory for every row at once.
+    first = 0
+    while first < starts.size:
+        last = int(np.searchsorted(starts, starts[first] + _JACKKNIFE_ROWS, side="left"))
+        last = max(last, first + 1)
+        rows = order[starts[first] : ends[last - 1]]
+        offsets = starts[first:last] - starts[first]
+        outer = weighted[rows][:, :, None] * jac[rows][:, None, :]
+        info_g = np.add.reduceat(outer, offsets, axis=0)
+        score_g = np.add.reduceat(score[rows], offsets, axis=0)
+        alone |= np.any(np.diagonal(info_g, axis1=1, axis2=2) >= (1.0 - 1e-9) * diagonal, axis=0)
+        rest = info[None, :, :] - info_g
+        deltas[first:last] = np.einsum("gij,gj->gi", np.linalg.pinv(rest, hermitian=True), score_g)
+        first = last
+    centred = deltas - deltas.mean(axis=0)
+    variance = (clusters - 1) / clusters * np.sum(centred**2, axis=0)
+    return np.asarray(np.where(alone, math.inf, variance))
+
+
+def _critical(level: float, df: np.ndarray) -> np.ndarray:
+    with warnings_module.catch_warnings():
+        warnings_module.simplefilter("ignore", RuntimeWarning)  # NaN df: no interval
+        return np.asarray(stats.t.ppf(0.5 + level / 2.0, df))
+
+
+def _at_bound(structure: _Structure, theta: np.ndarray) -> np.ndarray:
+    lower = np.array([q.lower for q in structure.params])
+    upper = np.array([q.upper for q in structure.params])
+    size = np.maximum(np.abs(structure.theta0), 1.0)
+    return np.asarray((theta <= lower + 1e-9 * size) | (theta >= upper - 1e-9 * size))
+
+
+@dataclass(frozen=True)
+class _Estimate:
+    theta: np.ndarray  # the figures the fitted model uses
+    raw: np.ndarray  # the first fit, before figures at a bound were put back
+    estimated: np.ndarray  # figures estimated from the log (the others keep theta0)
+    kept: np.ndarray  # figures the fit sent to a bound the log does not support
+    errors: _Errors
+    bound_se: np.ndarray  # standard error of a kept figure at its bound
+
+
+def _estimate(
+    data: _Data,
+    obs: _Obs,
+    structure: _Structure,
+    free: np.ndarray,
+    theta0: np.ndarray,
+    estimator: Estimator,
+    level: float,
+) -> _Estimate:
+    """The fit the model uses: a figure the fit sends to a bound of its range (hours or a
+    multiplier to 0, an add to 0) keeps its current value unless the log clearly supports the
+    bound (the current value lies outside the interval around it); the others are refitted
+    with it held, until no new figure goes to a bound."""
+    p = len(structure.params)
+    kept = np.zeros(p, dtype=bool)
+    bound_se = np.full(p, math.nan)
+    raw: np.ndarray | None = None
+    while True:
+        active = free & ~kept
+        theta = _fit(data, structure, active, theta0, estimator)
+        if raw is None:
+            raw = theta.copy()
+        touched = active & _touched(data, structure, theta)
+        errors = _standard_errors(obs, structure, theta, np.flatnonzero(touched), estimator)
+        at = touched & _at_bound(structure, theta)
+        distance = np.abs(theta0 - theta)
+        supported = distance > _critical(level, errors.df) * errors.se  # NaN se: not supported
+        unsupported = at & ~supported
+        if not unsupported.any():
+            break
+        bound_se[unsupported] = errors.se[unsupported]
+        kept |= unsupported
+    return _Estimate(theta, raw, touched, kept, errors, bound_se)
+
+
+def _interval(
+    kind: FigureKind, fitted: float, current: float, se: float, df: float, level: float
+) -> tuple[float, float, float]:
+    """(low, high, two-sided p of the current value): on the log scale for hours and
+    multipliers (their estimates are ratios of skewed sums), on the hours scale for adds."""
+    if not (math.isfinite(se) and math.isfinite(df)) or se <= 0.0:
+        return math.nan, math.nan, math.nan
+    crit = float(stats.t.ppf(0.5 + level / 2.0, df))
+    if kind != "add" and fitted > 0.0:
+        spread = se / fitted
+        low, high = fitted * math.exp(-crit * spread), fitted * math.exp(crit * spread)
+        z = (math.log(fitted) - math.log(current)) / spread if current > 0.0 else math.inf
+    else:
+        low, high = fitted - crit * se, fitted + crit * se
+        z = (fitted - current) / se
+        if kind != "add":
+            low = max(low, 0.0)
+    return low, high, float(2.0 * stats.t.sf(abs(z), df))
+
+
+# --------------------------------------------------------------------------------------------
 # The fit
 # --------------------------------------------------------------------------------------------
 
@@ -452,29 +724,26 @@ def calibrate(
     *,
     estimator: Estimator | Literal["auto"] = "auto",
     folds: int = 5,
-    replicates: int = 200,
     level: float = 0.90,
     min_cases: int = MIN_CASES,
     seed: int = 0,
-    progress: Progress | None = None,
 ) -> Calibration:
     """Fit `config`'s figures to `log` (validated against `cases`); see the module docstring.
 
-    `folds` ≥ 2 measures held-out error (0 skips it; then ``auto`` means ``gamma``);
-    `replicates` bootstrap replicates give `level` intervals (0 skips them).
-    `progress(done, total)` is called as the bootstrap advances.
+    `folds` ≥ 2 measures held-out error and compares the fit with the current figures fold by
+    fold (0 skips it; then ``auto`` means ``gamma`` and the comparison is ``unchecked``);
+    intervals are at `level`, and `changed` controls the false-discovery rate at 1 − `level`.
     """
     if folds == 1 or folds < 0:
         raise UsageError(f"--folds must be 0 (none) or at least 2, got {folds}")
     if not 0.0 < level < 1.0:
         raise UsageError(f"--level must be between 0 and 1, got {level}")
-    if replicates < 0:
-        raise UsageError(f"--bootstrap must be >= 0, got {replicates}")
     rng = np.random.default_rng([seed, 1013])
     case_ids = cases["case_id"].cast(pl.String())
     cell_of_case, base_of_cell, matched = case_cells(cases, config)
     structure = _structure(config, base_of_cell, matched)
     n_cells = base_of_cell.size
+    theta0 = structure.theta0
     index = pl.DataFrame({"case_id": case_ids, "__case": np.arange(cases.height)})
     warnings: list[str] = []
 
@@ -483,7 +752,7 @@ def calibrate(
         case_of_entry = entries["__case"].to_numpy()
         y_obs = entries["hours"].to_numpy().astype(np.float64)
         obs_cell = cell_of_case[case_of_entry]
-        # Entries that share a cluster resample together: an officer's speed is in all of the
+        # Entries that share a cluster are not independent: an officer's speed is in all of the
         # officer's entries, a case's peculiarity in all of its periods.
         if "officer_id" in entries.columns:
             # An entry nobody signed for is its case's own cluster.
@@ -501,12 +770,28 @@ def calibrate(
         pairs = (
             pl.DataFrame({"cluster": cluster_of_obs, "cell": obs_cell, "hours": y_obs})
             .group_by("cluster", "cell", maintain_order=True)
-            .agg(pl.len().alias("n"), pl.col("hours").sum().alias("s"))
+            .agg(
+                pl.len().alias("n"),
+                pl.col("hours").sum().alias("s"),
+                (pl.col("hours") ** 2).sum().alias("s2"),
+            )
         )
         pair_cluster = pairs["cluster"].to_numpy()
         pair_cell = pairs["cell"].to_numpy()
         pair_n = pairs["n"].to_numpy().astype(np.float64)
         pair_s = pairs["s"].to_numpy().astype(np.float64)
+        obs = _Obs(
+            sparse.csr_matrix(
+                (np.ones(pair_cell.size), (np.arange(pair_cell.size), pair_cell)),
+                shape=(pair_cell.size, n_cells),
+            ),
+            pair_cluster,
+            pair_n,
+            pair_s,
+            pairs["s2"].to_numpy().astype(np.float64),
+        )
+        obs_cluster = pair_cluster
+        hours_of_cell = np.bincount(obs_cell, weights=y_obs, minlength=n_cells)
 
         def build(weight: np.ndarray) -> _Data:
             w = weight[pair_cluster]
@@ -537,10 +822,15 @@ def calibrate(
         cluster_of_obs = _dense_codes(entries["officer_id"])
         n_clusters = int(cluster_of_obs.max()) + 1 if rows else 0
         logged_cases = held["__case"].unique().to_numpy()
+        obs = _Obs(design, cluster_of_obs, np.ones(rows), y_obs, y_obs**2)
+        obs_cluster = cluster_of_obs
+        # No hours are logged per case: the evidence is what the current figures expect.
+        held_per_cell = np.asarray(design.sum(axis=0)).ravel()
+        hours_of_cell = held_per_cell * structure.mean(theta0)[0]
 
         def build(weight: np.ndarray) -> _Data:
             n = weight[cluster_of_obs].astype(np.float64)
-            kept = n > 0  # officers a resample leaves out cost nothing
+            kept = n > 0  # officers a fold leaves out cost nothing
             return _Data(design[kept], y_obs[kept], n[kept])
 
         def predict_entries(mu: np.ndarray) -> np.ndarray:
@@ -550,12 +840,14 @@ def calibrate(
     cases_per_cell = np.bincount(cell_of_case[logged_cases], minlength=n_cells)
     p = len(structure.params)
     cases_per_param = np.zeros(p, dtype=np.int64)
+    hours_per_param = np.zeros(p)
     for j in range(p):
-        cases_per_param[j] = cases_per_cell[_cells_of(structure, j)].sum()
+        cells = _cells_of(structure, j)
+        cases_per_param[j] = cases_per_cell[cells].sum()
+        hours_per_param[j] = hours_of_cell[cells].sum()
 
     full = build(np.ones(n_clusters))
     free, notes = _identifiable(full, structure, cases_per_param)
-    theta0 = structure.theta0
     for j in map(int, np.flatnonzero(~free)):
         warnings.append(
             f"{_section_label(structure.params[j])} is not fitted ({notes[j]}); "
@@ -567,20 +859,31 @@ def calibrate(
             f"log (fewer than {min_cases}); its figure is poorly determined"
         )
 
-    # Held-out error, folds grouped by the same clusters as the bootstrap.
+    # Held-out error, folds grouped by the same clusters as the standard errors; every fold
+    # fits exactly as the full log is fitted (figures at a bound kept included).
     held_out: dict[str, Scores] = {}
+    fold_mae: dict[str, list[float]] = {}
     if folds:
         fold_of_cluster = rng.permutation(n_clusters) % folds
         fold_of_obs = fold_of_cluster[cluster_of_obs]
-        held_out["current"] = _scores(y_obs, predict_entries(structure.mean(theta0)[0]))
+        fold_of_row = fold_of_cluster[obs_cluster]
+        current_pred = predict_entries(structure.mean(theta0)[0])
+        held_out["current"] = _scores(y_obs, current_pred)
+        fold_mae["current"] = [
+            float(np.mean(np.abs(y_obs - current_pred)[fold_of_obs == f])) for f in range(folds)
+        ]
         for name in ESTIMATORS:
             predicted = np.zeros_like(y_obs)
             for f in range(folds):
                 train = build((fold_of_cluster != f).astype(np.float64))
-                theta = _fit(train, structure, free, theta0, name)
+                fit = _estimate(
+                    train, obs.rows(fold_of_row != f), structure, free, theta0, name, level
+                )
                 mask = fold_of_obs == f
-                predicted[mask] = predict_entries(structure.mean(theta)[0])[mask]
+                predicted[mask] = predict_entries(structure.mean(fit.theta)[0])[mask]
             held_out[name] = _scores(y_obs, predicted)
+            error = np.abs(y_obs - predicted)
+            fold_mae[name] = [float(np.mean(error[fold_of_obs == f])) for f in range(folds)]
     chosen: Estimator
     if estimator == "auto":
         chosen = "gamma"
@@ -588,57 +891,13 @@ def calibrate(
             chosen = "nnls"
     else:
         chosen = estimator
+    comparison = _compare(fold_mae.get("current", []), fold_mae.get(chosen, []))
 
-    theta_hat = _fit(full, structure, free, theta0, chosen)
-    draws: list[np.ndarray] = []
-    for r in range(replicates):
-        weight = np.bincount(rng.integers(0, n_clusters, n_clusters), minlength=n_clusters)
-        resample = build(weight.astype(np.float64))
-        # A degenerate resample (no observation left) is skipped.
-        with contextlib.suppress(ValueError, np.linalg.LinAlgError):
-            theta = _fit(resample, structure, free, theta_hat, chosen)
-            # A resample without any case of a rule says nothing about its figure.
-            theta[free & ~_touched(resample, structure, theta_hat)] = math.nan
-            draws.append(theta)
-        if progress is not None:
-            progress(r + 1, replicates)
-    if replicates and len(draws) < replicates:
-        warnings.append(f"{replicates - len(draws)} bootstrap replicate(s) failed and were skipped")
-    low = high = np.full(p, math.nan)
-    if draws:
-        sample = np.vstack(draws)
-        alpha = (1.0 - level) / 2.0
-        informed = np.sum(~np.isnan(sample), axis=0)
-        for j in map(int, np.flatnonzero(free & (informed > 0) & (informed < len(draws)))):
-            warnings.append(
-                f"{_section_label(structure.params[j])}: {len(draws) - informed[j]} of "
-                f"{len(draws)} resamples hold none of its cases; its interval uses the others"
-            )
-        with warnings_module.catch_warnings():
-            warnings_module.simplefilter("ignore", RuntimeWarning)  # all-NaN: no interval
-            low, high = np.nanquantile(sample, [alpha, 1.0 - alpha], axis=0)
-
-    figures: list[Figure] = []
-    for j, q in enumerate(structure.params):
-        fitted_ok = bool(free[j])
-        status: FigureStatus = (
-            "fitted" if fitted_ok else ("no_cases" if cases_per_param[j] == 0 else "not_identified")
-        )
-        figures.append(
-            Figure(
-                kind=q.kind,
-                rule=q.rule,
-                section=q.section,
-                index=q.index,
-                current=q.current,
-                fitted=float(theta_hat[j]),
-                low=float(low[j]) if fitted_ok else math.nan,
-                high=float(high[j]) if fitted_ok else math.nan,
-                cases=int(cases_per_param[j]),
-                status=status,
-                note=notes[j],
-            )
-        )
+    fit = _estimate(full, obs, structure, free, theta0, chosen, level)
+    figures = _figures(structure, fit, free, notes, cases_per_param, hours_per_param, level, chosen)
+    for f in figures:
+        if f.status == "at_bound":
+            warnings.append(f"{f.label}: {f.note}")
     for w in warnings:
         logger.warning("%s", w)
     return Calibration(
@@ -648,10 +907,11 @@ def calibrate(
         figures=tuple(figures),
         estimator=chosen,
         held_out=held_out,
+        comparison=comparison,
         folds=folds,
         level=level,
-        replicates=len(draws),
         clusters="officer" if "officer_id" in log.entries.columns else "case",
+        n_clusters=n_clusters,
         shape=log.shape,
         log_file=log.file,
         entries=log.entries.height,
@@ -660,6 +920,107 @@ def calibrate(
         cells=n_cells,
         warnings=tuple(warnings),
     )
+
+
+def _compare(current: list[float], fitted: list[float]) -> Comparison:
+    """Paired one-sided t test over folds: does the fit lower the held-out MAE?"""
+    if len(current) < 2 or len(fitted) != len(current):
+        return Comparison("unchecked", tuple(current), tuple(fitted), math.nan, math.nan, math.nan)
+    gain = np.asarray(current) - np.asarray(fitted)
+    mean = float(gain.mean())
+    spread = float(gain.std(ddof=1))
+    if spread == 0.0:
+        t_value = math.copysign(math.inf, mean) if mean else 0.0
+        p_value = 0.0 if mean > 0 else 1.0
+    else:
+        t_value = mean / (spread / math.sqrt(gain.size))
+        p_value = float(stats.t.sf(t_value, gain.size - 1))
+    verdict: ComparisonVerdict = (
+        "better" if p_value < BETTER_ALPHA and mean > 0 else ("worse" if mean < 0 else "no_better")
+    )
+    return Comparison(verdict, tuple(current), tuple(fitted), mean, t_value, p_value)
+
+
+def _figures(
+    structure: _Structure,
+    fit: _Estimate,
+    free: np.ndarray,
+    notes: list[str],
+    cases_per_param: np.ndarray,
+    hours_per_param: np.ndarray,
+    level: float,
+    estimator: Estimator,
+) -> list[Figure]:
+    p = len(structure.params)
+    low, high, p_value = np.full(p, math.nan), np.full(p, math.nan), np.full(p, math.nan)
+    fitted = free & fit.estimated & ~fit.kept
+    for j in map(int, np.flatnonzero(fitted)):
+        q = structure.params[j]
+        low[j], high[j], p_value[j] = _interval(
+            q.kind, float(fit.theta[j]), q.current, fit.errors.se[j], fit.errors.df[j], level
+        )
+        if math.isfinite(low[j]):
+            low[j], high[j] = max(low[j], q.lower), min(high[j], q.upper)
+    # "changed" controls the false-discovery rate over the figures tested: with eleven figures
+    # and nothing changed, 90% intervals alone would flag one or more in two logs of three.
+    tested = np.flatnonzero(np.isfinite(p_value))
+    adjusted = np.full(p, math.nan)
+    if tested.size:
+        adjusted[tested] = stats.false_discovery_control(p_value[tested], method="bh")
+    figures: list[Figure] = []
+    for j, q in enumerate(structure.params):
+        status: FigureStatus
+        note = notes[j]
+        if not free[j]:
+            status = "no_cases" if cases_per_param[j] == 0 else "not_identified"
+        elif fit.kept[j]:
+            status = "at_bound"
+            bound = q.lower if fit.raw[j] <= q.lower + 1e-9 else q.upper
+            se = fit.bound_se[j]
+            plus = f" ± {se:.3g} (se)" if math.isfinite(se) else ""
+            note = (
+                f"at bound, not identified: the {estimator} fit goes to {bound:g}{plus} on "
+                f"{cases_per_param[j]:,} cases and {hours_per_param[j]:,.1f} hours, which does "
+                f"not rule out the current {q.current:g}; it keeps {q.current:g}"
+            )
+        elif not fit.estimated[j]:
+            status = "not_identified"
+            note = "no observation of the fit involves it"
+        else:
+            status = "fitted"
+            if _at_bound(structure, fit.theta)[j]:
+                note = (
+                    f"at bound {fit.theta[j]:g}, supported: on {cases_per_param[j]:,} cases the "
+                    f"current {q.current:g} lies outside the interval"
+                )
+        changed = bool(
+            status == "fitted"
+            and math.isfinite(adjusted[j])
+            and adjusted[j] <= 1.0 - level
+            and not low[j] <= q.current <= high[j]
+        )
+        figures.append(
+            Figure(
+                kind=q.kind,
+                rule=q.rule,
+                section=q.section,
+                index=q.index,
+                current=q.current,
+                fitted=float(fit.theta[j]) if status == "fitted" else q.current,
+                low=float(low[j]),
+                high=float(high[j]),
+                cases=int(cases_per_param[j]),
+                hours=float(hours_per_param[j]),
+                status=status,
+                note=note,
+                se=float(fit.errors.se[j]) if status == "fitted" else float(fit.bound_se[j]),
+                p_value=float(p_value[j]),
+                adjusted_p=float(adjusted[j]),
+                changed=changed,
+                estimate=float(fit.raw[j]) if free[j] else math.nan,
+            )
+        )
+    return figures
 
 
 def _absent_rules(config: Config, columns: list[str]) -> dict[tuple[str, int], tuple[str, ...]]:
@@ -746,22 +1107,45 @@ def _toml_number(value: float, digits: int = 4) -> str:
     return text if any(c in text for c in ".en") else text + ".0"
 
 
-def _interval(figure: Figure, level: float) -> str:
+def _interval_text(figure: Figure, level: float) -> str:
     if math.isnan(figure.low):
         return "no interval"
     return f"{level:.0%} CI {figure.low:.4g}–{figure.high:.4g}"
 
 
 def _comment(figure: Figure, calibration: Calibration) -> str:
+    if figure.status == "at_bound":
+        return f"{figure.note} (from {calibration.original.source})"
     if figure.status != "fitted":
         return f"not fitted ({figure.note}): kept from {calibration.original.source}"
-    if figure.significant:
-        verdict = f"; was {figure.current:g} (outside the interval)"
-    else:
-        verdict = f"; not significantly different from the previous {figure.current:g}"
+    verdicts = {
+        "changed": f"; was {figure.current:g} (outside the interval)",
+        "borderline": f"; was {figure.current:g} (just outside the interval: as often as "
+        "chance would put it there among this many figures)",
+    }
+    verdict = verdicts.get(
+        figure.verdict, f"; not significantly different from the previous {figure.current:g}"
+    )
     return (
         f"fitted from {calibration.log_file}, n = {figure.cases:,} cases, "
-        f"{_interval(figure, calibration.level)}{verdict}"
+        f"{_interval_text(figure, calibration.level)}{verdict}"
+    )
+
+
+def comparison_text(comparison: Comparison) -> str:
+    """One line: the fold-paired verdict on the fit against the current figures."""
+    if comparison.verdict == "unchecked":
+        return "not checked: no held-out folds (--folds 0)"
+    k = len(comparison.current_mae)
+    words = {
+        "better": "the fit is better",
+        "no_better": "the fit is not better beyond noise",
+        "worse": "the fit is worse",
+    }[comparison.verdict]
+    return (
+        f"{words}: held-out MAE (mean over {k} folds) {np.mean(comparison.fitted_mae):.4g} h "
+        f"fitted vs {np.mean(comparison.current_mae):.4g} h current, paired by fold, "
+        f"one-sided p = {comparison.p_value:.3g}"
     )
 
 
@@ -779,14 +1163,19 @@ def fitted_toml(calibration: Calibration) -> str:
         f"# ({calibration.shape.replace('_', '-')} log: {calibration.entries:,} entries, "
         f"{calibration.cases:,} cases, {calibration.periods} period(s)) with the "
         f"{calibration.estimator} estimator;",
-        f"# intervals: {calibration.level:.0%} percentile bootstrap over "
-        f"{calibration.clusters}s, {calibration.replicates} replicates.",
+        f"# intervals: {calibration.level:.0%} Wald, standard errors clustered by "
+        f"{calibration.clusters} ({calibration.n_clusters:,} clusters).",
     ]
     if held is not None and current is not None:
         lines.append(
             f"# Held-out error ({calibration.folds}-fold): MAE {held.mae:.4g} h, "
             f"MAPE {held.mape:.1%} (current figures: MAE {current.mae:.4g} h, "
             f"MAPE {current.mape:.1%})."
+        )
+    if not calibration.comparison.better:
+        lines.append(
+            "# WARNING: written with --force although the fit does not beat the current "
+            f"figures on held-out data ({comparison_text(calibration.comparison)})."
         )
     lines += [
         "",
