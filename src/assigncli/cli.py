@@ -919,10 +919,10 @@ def effort_fit(
         outputs: list[tuple[Path, Callable[[Path], None]]] = []
         if out is not None and not refused:
             toml_text = fitted_toml(result)
-            outputs.append((out, lambda path: path.write_text(toml_text, encoding="utf-8")))
+            outputs.append((out, lambda path: _write_text(path, toml_text)))
         if report is not None:
             html_text = calibration_html(result, None if refused else out)
-            outputs.append((report, lambda path: path.write_text(html_text, encoding="utf-8")))
+            outputs.append((report, lambda path: _write_text(path, html_text)))
         if outputs:
             write_all(outputs, make_dirs=True)
         written = out if out is not None and not refused else None
@@ -1585,6 +1585,10 @@ def sweep(
             )
         elif not quiet:
             render_sweep(table, console(), notes)
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
 
 
 def main() -> None:

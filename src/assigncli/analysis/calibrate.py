@@ -895,9 +895,9 @@ def calibrate(
 
     fit = _estimate(full, obs, structure, free, theta0, chosen, level)
     figures = _figures(structure, fit, free, notes, cases_per_param, hours_per_param, level, chosen)
-    for f in figures:
-        if f.status == "at_bound":
-            warnings.append(f"{f.label}: {f.note}")
+    for figure in figures:
+        if figure.status == "at_bound":
+            warnings.append(f"{figure.label}: {figure.note}")
     for w in warnings:
         logger.warning("%s", w)
     return Calibration(
