@@ -19,13 +19,12 @@ from assigncli.plan import (
     REASON_LOCKED,
     _reassembled,
     build_plan,
-    lpt_below,
     with_lpt,
 )
 from assigncli.problem import Problem, build_problem
 from assigncli.result import Solution, SolveStatus
 from assigncli.solvers.component import build_component, evaluate
-from assigncli.solvers.heuristics import greedy, lpt
+from assigncli.solvers.heuristics import greedy, lpt, lpt_within
 from assigncli.solvers.solve import SolveOptions, solve
 from tests.instances import Instance, random_instance
 from tests.oracles import assert_valid
@@ -126,13 +125,14 @@ def _lpt_solution(problem: Problem, solution: Solution) -> Solution:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), continuous=st.booleans())
-def test_lpt_below_is_heuristics_lpt(seed: int, continuous: bool) -> None:
-    """The candidate restates `heuristics.lpt`: without a ceiling, the very same states."""
+def test_lpt_within_stops_only_at_its_ceiling(seed: int, continuous: bool) -> None:
+    """The final candidate is `heuristics.lpt` (without a ceiling, the very same states), given up
+    only once its peak passes the ceiling."""
     inst = random_instance(seed, n_cases=50, n_officers=6, continuous_effort=continuous)
     problem = build_problem(inst.roster, inst.cases, inst.config)
     for part in problem.components():
         comp = build_component(problem, part)
-        mine, reference = lpt_below(comp), lpt(comp)
+        mine, reference = lpt_within(comp), lpt(comp)
         assert mine is not None
         assert (mine.released == reference.released).all()
         assert (mine.flow == reference.flow).all()
@@ -140,8 +140,8 @@ def test_lpt_below_is_heuristics_lpt(seed: int, continuous: bool) -> None:
         # A ceiling below its own peak abandons it; at its peak it completes.
         peak = evaluate(comp, reference).peak
         if peak > 0:
-            assert lpt_below(comp, peak * 0.5) is None
-            assert lpt_below(comp, peak) is not None
+            assert lpt_within(comp, peak * 0.5) is None
+            assert lpt_within(comp, peak) is not None
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])

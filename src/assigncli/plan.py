@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -21,17 +20,16 @@ import numpy.typing as npt
 import polars as pl
 
 from assigncli.contract import PLAN_COLUMNS
-from assigncli.problem import NO_CAP, CaseStatus, IntArray, Problem, status_codes
+from assigncli.problem import CaseStatus, IntArray, Problem, status_codes
 from assigncli.read import chunked_like
 from assigncli.result import OPTIMAL_GAP, Solution, SolveStatus, relative_gap, status_of
 from assigncli.solvers.component import (
     Component,
     State,
     build_component,
-    cancel_round_trips,
     evaluate,
 )
-from assigncli.solvers.heuristics import water_fill
+from assigncli.solvers.heuristics import lpt_within
 from assigncli.solvers.lns import better, objective_key
 
 logger = logging.getLogger(__name__)
@@ -279,7 +277,7 @@ def with_lpt(
             continue  # every case placed at the proven bound: nothing can have a lower peak
         # With every case placed, only a lower peak could make the candidate better: it is
         # abandoned as soon as its peak passes the plan's (loads only grow as it places cases).
-        candidate = lpt_below(comp, current[1] if current[0] == 0 else math.inf, deadline=deadline)
+        candidate = lpt_within(comp, current[1] if current[0] == 0 else math.inf, deadline=deadline)
         if candidate is None or not better(objective_key(comp, candidate), current):
             continue
         extra = int(candidate.released.sum()) - int(state.released.sum())
@@ -299,68 +297,6 @@ def with_lpt(
         return solution
     logger.info("longest effort first beats the plan on %d component(s)", len(swapped))
     return _reassembled(problem, solution, comps, states, swapped)
-
-
-def lpt_below(
-    comp: Component, ceiling: float = math.inf, *, deadline: float = math.inf
-) -> State | None:
-    """`heuristics.lpt` (the same plan, to the bit), abandoned with None once the peak among
-    measured officers passes `ceiling` (then it cannot beat a plan at `ceiling` with every case
-    placed) or when time.perf_counter() passes `deadline`.
-
-    The loop restates `heuristics.lpt` with the one check added (the solvers are not this
-    module's to change); tests/test_plan.py holds the two to the same plans.
-    """
-    released = np.zeros(comp.n_held, dtype=np.int64)
-    flow = np.zeros(comp.n_arcs, dtype=np.int64)
-    unassigned = np.zeros(comp.n_pools, dtype=np.int64)
-    load = comp.base_hours.astype(np.float64).copy()
-    count = comp.base_count.astype(np.float64).copy()
-    safe_avail = np.where(comp.measured, comp.available, 1.0)
-    limit = ceiling * (1 + 1e-9) + 1e-12  # beyond floating-point noise, as `lns.better` reads it
-    capped = comp.cap != NO_CAP
-    effort = comp.pool_cost.copy()
-    effort[comp.held_pool] = comp.held_effort
-    order = np.lexsort((np.arange(comp.n_pools), ~comp.pool_handoff, -effort))
-    for step, p in enumerate(order.tolist()):
-        if step % 256 == 255 and time.perf_counter() > deadline:
-            logger.info(
-                "longest effort first ran out of time after %d of %d pools", step, len(order)
-            )
-            return None
-        arcs = comp.pool_arcs(p)
-        officers = comp.arc_officer[arcs]
-        held = comp.held_into(p)
-        by_officer = np.argsort(officers, kind="stable")
-        held_at = by_officer[np.searchsorted(officers[by_officer], comp.held_officer[held])]
-        own = np.zeros(len(arcs))
-        np.add.at(own, held_at, comp.held_count[held])
-        units = int(comp.pool_fixed[p] + comp.held_count[held].sum())
-        cost = float(comp.pool_cost[p])
-        own_cost = float(comp.held_effort[held[0]]) if len(held) else cost
-        # Room on the pool's officers only (heuristics.lpt computes it for every officer).
-        room = np.where(
-            capped[officers], np.maximum(comp.cap[officers] - count[officers], 0.0), np.inf
-        )
-        fill = water_fill(
-            load[officers], safe_avail[officers], room, cost, units, own=own, own_cost=own_cost
-        )
-        keep = fill.keep.astype(np.int64)
-        take = fill.take.astype(np.int64)
-        released[held] = comp.held_count[held] - keep[held_at]
-        flow[arcs] += take
-        load[officers] += keep * own_cost + take * cost
-        count[officers] += keep + take
-        unassigned[p] = units - int(keep.sum() + take.sum())
-        measured = comp.measured[officers]
-        if (
-            measured.any()
-            and float((load[officers] / safe_avail[officers])[measured].max()) > limit
-        ):
-            return None
-    state = State(released, flow, unassigned)
-    cancel_round_trips(comp, state)
-    return state
 
 
 class _FlowLookup:

@@ -7,6 +7,8 @@ officers, never on the number of cases.
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from typing import NamedTuple
 
@@ -15,6 +17,8 @@ import numpy as np
 from assigncli import interrupt
 from assigncli.problem import NO_CAP, FloatArray, IntArray
 from assigncli.solvers.component import BALANCE_LEVELS, Component, State, cancel_round_trips
+
+_log = logging.getLogger(__name__)
 
 _EPS = 1e-9
 # A zero-hour case still needs a home: it is placed as if it cost this much (about 4 ms), which
@@ -191,18 +195,34 @@ def lpt(comp: Component) -> State:
     """Longest effort first: every case that may move, heaviest pool first, goes to the officer
     whose utilization after taking it is lowest (handoff hours counted for everyone but the
     case's own officer, who keeps it at its effort). Locked cases stay, as everywhere."""
+    state = lpt_within(comp)
+    assert state is not None  # neither a ceiling nor a deadline to stop it
+    return state
+
+
+def lpt_within(
+    comp: Component, ceiling: float = math.inf, *, deadline: float = math.inf
+) -> State | None:
+    """`lpt`, abandoned with None once the peak among measured officers passes `ceiling` (then
+    it cannot beat a plan at `ceiling` with every case placed: loads only grow as it places
+    cases) or when time.perf_counter() passes `deadline`."""
     released = np.zeros(comp.n_held, dtype=np.int64)
     flow = np.zeros(comp.n_arcs, dtype=np.int64)
     unassigned = np.zeros(comp.n_pools, dtype=np.int64)
     load = comp.base_hours.astype(np.float64).copy()
     count = comp.base_count.astype(np.float64).copy()
     safe_avail = np.where(comp.measured, comp.available, 1.0)
+    limit = ceiling * (1 + 1e-9) + 1e-12  # beyond floating-point noise, as `lns.better` reads it
+    capped = comp.cap != NO_CAP
     # Pools by decreasing effort of their cases (a held class's effort is its pool's minus the
     # handoff); at equal effort, cases that had an officer before new ones, then pool order.
     effort = comp.pool_cost.copy()
     effort[comp.held_pool] = comp.held_effort
     order = np.lexsort((np.arange(comp.n_pools), ~comp.pool_handoff, -effort))
-    for p in order.tolist():
+    for step, p in enumerate(order.tolist()):
+        if step % 256 == 255 and time.perf_counter() > deadline:
+            _log.info("longest effort first ran out of time after %d of %d pools", step, len(order))
+            return None
         arcs = comp.pool_arcs(p)
         officers = comp.arc_officer[arcs]
         held = comp.held_into(p)
@@ -214,14 +234,12 @@ def lpt(comp: Component) -> State:
         units = int(comp.pool_fixed[p] + comp.held_count[held].sum())
         cost = float(comp.pool_cost[p])
         own_cost = float(comp.held_effort[held[0]]) if len(held) else cost
+        # Room on the pool's officers only (what `_room` gives them, without every officer's).
+        room = np.where(
+            capped[officers], np.maximum(comp.cap[officers] - count[officers], 0.0), np.inf
+        )
         fill = water_fill(
-            load[officers],
-            safe_avail[officers],
-            _room(comp, count)[officers],
-            cost,
-            units,
-            own=own,
-            own_cost=own_cost,
+            load[officers], safe_avail[officers], room, cost, units, own=own, own_cost=own_cost
         )
         keep = fill.keep.astype(np.int64)
         take = fill.take.astype(np.int64)
@@ -231,6 +249,13 @@ def lpt(comp: Component) -> State:
         load[officers] += keep * own_cost + take * cost
         count[officers] += keep + take
         unassigned[p] = units - int(keep.sum() + take.sum())
+        measured = comp.measured[officers]
+        if (
+            math.isfinite(ceiling)
+            and measured.any()
+            and float((load[officers] / safe_avail[officers])[measured].max()) > limit
+        ):
+            return None
     state = State(released, flow, unassigned)
     cancel_round_trips(comp, state)
     return state
