@@ -27,10 +27,10 @@ from assigncli.solvers.component import (
     Component,
     State,
     build_component,
-    evaluate,
 )
 from assigncli.solvers.heuristics import lpt_within
 from assigncli.solvers.lns import better, objective_key
+from assigncli.solvers.solve import combine_states
 
 logger = logging.getLogger(__name__)
 
@@ -332,49 +332,22 @@ def _reassembled(
     swapped: list[int],
 ) -> Solution:
     """The solution with the states of components `swapped` replaced, certificate recomputed the
-    way the solver assembles it (peak and floor over every measured officer, the balance penalty
-    summed per component, the bound kept)."""
-    released = solution.released.copy()
-    unassigned = solution.unassigned.copy()
-    flow_pool: list[IntArray] = []
-    flow_officer: list[IntArray] = []
-    flow_count: list[IntArray] = []
-    peak, floor, penalty, moves = 0.0, np.inf, 0.0, 0
+    way the solver assembles it (`solve.combine_states`), the bound kept."""
+    combined = combine_states(problem, comps, states)
     reports = list(solution.components)
-    in_comp = np.zeros(problem.n_officers, dtype=bool)
-    for k, (comp, state) in enumerate(zip(comps, states, strict=True)):
-        index = comp.index
-        released[index.held] = state.released
-        unassigned[index.pools] = state.unassigned
-        keep = state.flow > 0
-        flow_pool.append(index.pools[comp.arc_pool[keep]])
-        flow_officer.append(index.officers[comp.arc_officer[keep]])
-        flow_count.append(state.flow[keep])
-        in_comp[index.officers] = True
-        ev = evaluate(comp, state)
-        if comp.measured.any():
-            peak = max(peak, ev.peak)
-            floor = min(floor, ev.floor)
-            penalty += comp.penalty(ev.load, ev.peak)
-        moves += ev.moves
-        if k in swapped and k < len(reports):
+    for k in swapped:
+        if k < len(reports):
             report = reports[k]
             reports[k] = replace(
                 report,
                 method=report.method + "+lpt",
                 status=status_of(
-                    relative_gap(ev.peak, report.bound),
+                    relative_gap(combined.peaks[k], report.bound),
                     budget_spent=report.status is SolveStatus.TIME_LIMIT,
                 ),
-                peak=ev.peak,
+                peak=combined.peaks[k],
             )
-    # Officers outside every component (nothing to decide) carry their locked load only.
-    measured = problem.available > 0
-    outside = measured & ~in_comp
-    if outside.any():
-        fixed = problem.locked_hours[outside] / problem.available[outside]
-        peak = max(peak, float(fixed.max()))
-        floor = min(floor, float(fixed.min()))
+    peak = combined.peak
     cert = solution.certificate
     bound = cert.lower_bound
     if peak < bound <= peak * (1 + 1e-6):
@@ -386,18 +359,18 @@ def _reassembled(
         objective=peak,
         lower_bound=bound,
         gap=gap,
-        min_utilization=float(floor) if np.isfinite(floor) else 0.0,
-        balance_penalty=penalty,
-        discretionary_moves=moves,
-        unassigned=int(unassigned.sum()) + problem.n_unassignable,
+        min_utilization=combined.floor,
+        balance_penalty=combined.penalty,
+        discretionary_moves=combined.moves,
+        unassigned=int(combined.unassigned.sum()) + problem.n_unassignable,
     )
     return replace(
         solution,
-        released=released,
-        flow_pool=np.concatenate(flow_pool),
-        flow_officer=np.concatenate(flow_officer),
-        flow_count=np.concatenate(flow_count),
-        unassigned=unassigned,
+        released=combined.released,
+        flow_pool=combined.flow_pool,
+        flow_officer=combined.flow_officer,
+        flow_count=combined.flow_count,
+        unassigned=combined.unassigned,
         certificate=certificate,
         components=tuple(reports),
     )

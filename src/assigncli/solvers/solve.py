@@ -506,66 +506,103 @@ def _resume_peak(
     return results
 
 
-def _assemble(problem: Problem, results: list[_ComponentResult], seconds: float) -> Solution:
+@dataclass(frozen=True)
+class Combined:
+    """Component states laid into the whole problem's arrays, with the figures the certificate
+    takes from them (peak and floor over every measured officer, those outside every component
+    carrying their locked load; the balance penalty summed per component)."""
+
+    released: IntArray
+    unassigned: IntArray
+    flow_pool: IntArray
+    flow_officer: IntArray
+    flow_count: IntArray
+    peaks: list[float]  # per component
+    peak: float
+    floor: float
+    outside_peak: float | None  # the highest locked-load utilization outside every component
+    penalty: float
+    moves: int
+
+
+def combine_states(problem: Problem, comps: list[Component], states: list[State]) -> Combined:
+    """The one way component states become a whole-problem solution (`solve` and the final
+    candidates at disaggregation both use it)."""
     released = np.zeros(problem.n_held, dtype=np.int64)
     unassigned = np.zeros(problem.n_pools, dtype=np.int64)
     flow_pool: list[IntArray] = []
     flow_officer: list[IntArray] = []
     flow_count: list[IntArray] = []
-    peak, floor, penalty, bound, moves = 0.0, np.inf, 0.0, 0.0, 0
-    argument = "none"
-    budget_spent = False
-    methods: set[str] = set()
-    reports: list[ComponentReport] = []
-    for r in results:
-        comp, state, index = r.comp, r.state, r.comp.index
+    peaks: list[float] = []
+    peak, floor, penalty, moves = 0.0, np.inf, 0.0, 0
+    in_comp = np.zeros(problem.n_officers, dtype=bool)
+    for comp, state in zip(comps, states, strict=True):
+        index = comp.index
         released[index.held] = state.released
         unassigned[index.pools] = state.unassigned
         keep = state.flow > 0
         flow_pool.append(index.pools[comp.arc_pool[keep]])
         flow_officer.append(index.officers[comp.arc_officer[keep]])
         flow_count.append(state.flow[keep])
+        in_comp[index.officers] = True
         ev = evaluate(comp, state)
+        peaks.append(ev.peak)
         if comp.measured.any():
             peak = max(peak, ev.peak)
             floor = min(floor, ev.floor)
             penalty += comp.penalty(ev.load, ev.peak)
-        if r.bound > bound:
-            bound, argument = r.bound, r.argument
         moves += ev.moves
-        budget_spent |= r.status is SolveStatus.TIME_LIMIT
-        methods.add(r.method)
-        reports.append(
-            ComponentReport(
-                officers=comp.n_officers,
-                pools=comp.n_pools,
-                held_classes=comp.n_held,
-                arcs=comp.n_arcs,
-                method=r.method,
-                status=r.status,
-                peak=ev.peak,
-                bound=r.bound,
-                seconds=r.seconds,
-                steps=dict(r.steps),
-            )
-        )
     # Officers outside every component (nothing to decide) still carry locked load.
     measured = problem.available > 0
-    fixed_util = np.where(
-        measured, problem.locked_hours / np.where(measured, problem.available, 1), 0
-    )
-    in_comp = np.zeros(problem.n_officers, dtype=bool)
-    for r in results:
-        in_comp[r.comp.index.officers] = True
     outside = measured & ~in_comp
+    outside_peak: float | None = None
     if outside.any():
-        fixed_peak = float(fixed_util[outside].max())
-        peak = max(peak, fixed_peak)
-        if fixed_peak > bound:
-            bound, argument = fixed_peak, "locked load"
-        floor = min(floor, float(fixed_util[outside].min()))
-    if not np.isfinite(floor):
-        floor = 0.0
+        fixed_util = problem.locked_hours[outside] / problem.available[outside]
+        outside_peak = float(fixed_util.max())
+        peak = max(peak, outside_peak)
+        floor = min(floor, float(fixed_util.min()))
+    empty = np.zeros(0, dtype=np.int64)
+    return Combined(
+        released=released,
+        unassigned=unassigned,
+        flow_pool=np.concatenate(flow_pool) if flow_pool else empty,
+        flow_officer=np.concatenate(flow_officer) if flow_officer else empty,
+        flow_count=np.concatenate(flow_count) if flow_count else empty,
+        peaks=peaks,
+        peak=peak,
+        floor=float(floor) if np.isfinite(floor) else 0.0,
+        outside_peak=outside_peak,
+        penalty=penalty,
+        moves=moves,
+    )
+
+
+def _assemble(problem: Problem, results: list[_ComponentResult], seconds: float) -> Solution:
+    combined = combine_states(problem, [r.comp for r in results], [r.state for r in results])
+    bound, argument = 0.0, "none"
+    for r in results:
+        if r.bound > bound:
+            bound, argument = r.bound, r.argument
+    if combined.outside_peak is not None and combined.outside_peak > bound:
+        bound, argument = combined.outside_peak, "locked load"
+    budget_spent = any(r.status is SolveStatus.TIME_LIMIT for r in results)
+    methods = {r.method for r in results}
+    reports = [
+        ComponentReport(
+            officers=r.comp.n_officers,
+            pools=r.comp.n_pools,
+            held_classes=r.comp.n_held,
+            arcs=r.comp.n_arcs,
+            method=r.method,
+            status=r.status,
+            peak=peak,
+            bound=r.bound,
+            seconds=r.seconds,
+            steps=dict(r.steps),
+        )
+        for r, peak in zip(results, combined.peaks, strict=True)
+    ]
+    peak = combined.peak
     # A bound a hair above the plan's own peak is the LP's tolerance, not a contradiction.
     if peak < bound <= peak * (1 + 1e-6):
         bound = peak
@@ -577,21 +614,20 @@ def _assemble(problem: Problem, results: list[_ComponentResult], seconds: float)
         bound_argument=argument,
         gap=gap,
         method="+".join(sorted(methods)) if methods else "none",
-        min_utilization=floor,
-        balance_penalty=penalty,
-        discretionary_moves=moves,
+        min_utilization=combined.floor,
+        balance_penalty=combined.penalty,
+        discretionary_moves=combined.moves,
         forced_moves=problem.forced_moves,
-        unassigned=int(unassigned.sum()) + problem.n_unassignable,
+        unassigned=int(combined.unassigned.sum()) + problem.n_unassignable,
         components=len(results),
         time_seconds=seconds,
     )
-    empty = np.zeros(0, dtype=np.int64)
     return Solution(
-        released=released,
-        flow_pool=np.concatenate(flow_pool) if flow_pool else empty,
-        flow_officer=np.concatenate(flow_officer) if flow_officer else empty,
-        flow_count=np.concatenate(flow_count) if flow_count else empty,
-        unassigned=unassigned,
+        released=combined.released,
+        flow_pool=combined.flow_pool,
+        flow_officer=combined.flow_officer,
+        flow_count=combined.flow_count,
+        unassigned=combined.unassigned,
         certificate=certificate,
         components=tuple(reports),
     )
