@@ -1076,11 +1076,10 @@ class _Compiler:
         if node.op == "/":
             quotient = a.cast(pl.Float64()) / b.cast(pl.Float64())
             return _Typed(_finite(quotient), "float", pl.Float64(), "a number")
+        expr = _remainder(a, b) if node.op == "%" else _plain_arithmetic(node.op, a, b)
         if both_int:
             # Whole numbers: polars' x % 0 is already null, and nothing else leaves the finite.
-            expr = _remainder(a, b) if node.op == "%" else _plain_arithmetic(node.op, a, b)
             return _Typed(expr, "int", pl.Int64(), "a number")
-        expr = _remainder(a, b) if node.op == "%" else _plain_arithmetic(node.op, a, b)
         return _Typed(_finite(expr), "float", pl.Float64(), "a number")
 
     def case(self, node: Case) -> _Typed:
